@@ -1,0 +1,75 @@
+'use strict'
+// node-etcd's error objects, each with a stable `code` added.
+
+/** Codes for etcd's v2 error numbers (server/etcdserver/api/v2error). */
+const ETCD_ERROR_CODES = {
+  100: 'ETCD_KEY_NOT_FOUND',
+  101: 'ETCD_COMPARE_FAILED',
+  102: 'ETCD_NOT_A_FILE',
+  104: 'ETCD_NOT_A_DIRECTORY',
+  105: 'ETCD_KEY_EXISTS',
+  107: 'ETCD_ROOT_READ_ONLY',
+  108: 'ETCD_DIR_NOT_EMPTY',
+  110: 'ETCD_UNAUTHORIZED',
+  201: 'ETCD_PREV_VALUE_REQUIRED',
+  202: 'ETCD_TTL_NAN',
+  203: 'ETCD_INDEX_NAN',
+  209: 'ETCD_INVALID_FIELD',
+  210: 'ETCD_INVALID_FORM',
+  211: 'ETCD_REFRESH_VALUE',
+  212: 'ETCD_REFRESH_TTL_REQUIRED',
+  300: 'ETCD_RAFT_INTERNAL',
+  301: 'ETCD_LEADER_ELECT',
+  400: 'ETCD_WATCHER_CLEARED',
+  401: 'ETCD_EVENT_INDEX_CLEARED',
+}
+
+/** An etcd error answer (status < 500 with `errorCode`): message, errorCode and the whole body. */
+function etcdError(body) {
+  const err = new Error(body.message || 'Etcd error')
+  err.errorCode = body.errorCode
+  err.error = body
+  err.code = ETCD_ERROR_CODES[body.errorCode] || 'ETCD_ERROR'
+  return err
+}
+
+/** "All servers returned error": every member and retry round failed. */
+function allServersError(errors, retries) {
+  const err = new Error('All servers returned error')
+  err.errors = errors
+  err.retries = retries
+  err.code = 'ETCD_ALL_SERVERS_FAILED'
+  return err
+}
+
+/** Node's own AbortError shape (as fs and timers/promises reject with). */
+class AbortError extends Error {
+  constructor(message = 'The operation was aborted', options) {
+    super(message, options)
+    this.name = 'AbortError'
+    this.code = 'ABORT_ERR'
+  }
+}
+
+function syncTimeoutError(ms) {
+  const err = new Error(`Synchronous etcd call did not finish within ${ms} ms`)
+  err.code = 'ETIMEDOUT'
+  return err
+}
+
+/** Errors thrown by the native constructor carry their code as a `[CODE] ` message prefix. */
+function fromNative(err) {
+  const m = /^\[([A-Z0-9_]+)\] /.exec(err && err.message)
+  if (!m) return err
+  const out = new TypeError(err.message.slice(m[0].length))
+  out.code = m[1]
+  return out
+}
+
+function invalidArg(message, code = 'ERR_INVALID_ARG_VALUE') {
+  const err = new TypeError(message)
+  err.code = code
+  return err
+}
+
+module.exports = { ETCD_ERROR_CODES, etcdError, allServersError, AbortError, syncTimeoutError, fromNative, invalidArg }

@@ -1,0 +1,416 @@
+'use strict'
+// The node-etcd 7 `Etcd` class: argument conventions, query strings, tokens, callback shapes and
+// error objects live here; connections, failover, retries and cancellation live in the native
+// core. Each call crosses into Rust once and comes back once.
+const { NativeClient, CancelToken } = require('./native')
+const { buildQuery, keyPath, keyString, formBody, describe } = require('./encode')
+const { normalizeHosts } = require('./hosts')
+const { CancellationToken, PromiseToken } = require('./token')
+const { etcdError, allServersError, AbortError, syncTimeoutError, fromNative, invalidArg } = require('./errors')
+
+const DEFAULT_MAX_RETRIES = 3
+const DEFAULT_SYNC_TIMEOUT = 60000
+
+class Etcd {
+  /**
+   * @param {string|string[]} [hosts] default '127.0.0.1:2379'
+   * @param {object} [options] timeout, ca, cert, key, passphrase, pfx, rejectUnauthorized/strictSSL,
+   *   auth, proxy, headers, maxRetries, syncTimeout (or a port number: the pre-5.0 form)
+   */
+  constructor(hosts, options) {
+    const legacyPort = typeof options === 'number' || typeof options === 'string' ? options : undefined
+    const opts = options !== null && typeof options === 'object' ? options : {}
+    this.hosts = normalizeHosts(hosts, legacyPort)
+    // node-etcd binds `watcher` to the instance (it is handed around as a function).
+    this.watcher = this.watcher.bind(this)
+    let client
+    try {
+      client = new NativeClient(nativeOptions(this.hosts, opts))
+    } catch (err) {
+      throw fromNative(err)
+    }
+    Object.defineProperties(this, {
+      _native: { value: client },
+      _maxRetries: { value: opts.maxRetries === undefined ? DEFAULT_MAX_RETRIES : retryCount(opts.maxRetries) },
+      _syncTimeout: { value: positiveMs(opts.syncTimeout, 'syncTimeout', DEFAULT_SYNC_TIMEOUT) },
+    })
+  }
+
+  getHosts() {
+    return this.hosts.slice()
+  }
+
+  // --- keys -------------------------------------------------------------------------------------
+
+  set(key, value, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('PUT', keyPath(key), options, null, formBody(value), callback)
+  }
+
+  get(key, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('GET', keyPath(key), options, null, null, callback)
+  }
+
+  create(dir, value, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('POST', keyPath(dir), options, null, formBody(value), callback)
+  }
+
+  del(key, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('DELETE', keyPath(key), options, null, null, callback)
+  }
+
+  mkdir(dir, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('PUT', keyPath(dir), options, [['dir', true]], null, callback)
+  }
+
+  rmdir(dir, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('DELETE', keyPath(dir), options, [['dir', true]], null, callback)
+  }
+
+  compareAndSwap(key, value, oldvalue, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('PUT', keyPath(key), options, [['prevValue', oldvalue]], formBody(value), callback)
+  }
+
+  compareAndDelete(key, oldvalue, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('DELETE', keyPath(key), options, [['prevValue', oldvalue]], null, callback)
+  }
+
+  watch(key, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('GET', keyPath(key), options, [['wait', true]], null, callback)
+  }
+
+  watchIndex(key, index, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('GET', keyPath(key), options, [['waitIndex', index], ['wait', true]], null, callback)
+  }
+
+  /** Any method on any path (relative to the host); options become the query string. */
+  raw(method, path, value, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) {
+      throw invalidArg(`The "method" argument must be an HTTP method name, got ${describe(method)}`, 'ERR_INVALID_ARG_TYPE')
+    }
+    return this._call(method.toUpperCase(), rawPath(keyString(path, 'path')), options, null, formBody(value), callback)
+  }
+
+  watcher() {
+    const err = new Error('watcher() is not available yet in this version of etcd-napi')
+    err.code = 'ERR_NOT_IMPLEMENTED'
+    throw err
+  }
+
+  // --- cluster information ----------------------------------------------------------------------
+
+  machines(options, callback) {
+    return this._info('/v2/keys/_etcd/machines', options, callback)
+  }
+
+  leader(options, callback) {
+    return this._info('/v2/leader', options, callback)
+  }
+
+  leaderStats(options, callback) {
+    return this._info('/v2/stats/leader', options, callback)
+  }
+
+  selfStats(options, callback) {
+    return this._info('/v2/stats/self', options, callback)
+  }
+
+  version(options, callback) {
+    return this._info('/version', options, callback)
+  }
+
+  // --- synchronous forms ------------------------------------------------------------------------
+
+  setSync(key, value, options) {
+    return this.set(key, value, synchronous(options))
+  }
+
+  getSync(key, options) {
+    return this.get(key, synchronous(options))
+  }
+
+  delSync(key, options) {
+    return this.del(key, synchronous(options))
+  }
+
+  mkdirSync(dir, options) {
+    return this.mkdir(dir, synchronous(options))
+  }
+
+  rmdirSync(dir, options) {
+    return this.rmdir(dir, synchronous(options))
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  /** node-etcd's info calls take only a callback; options (maxRetries, signal, synchronous) are also accepted. */
+  _info(path, options, callback) {
+    ;[options, callback] = shuffle(options, callback)
+    return this._call('GET', path, options, null, null, callback, true)
+  }
+
+  _call(method, path, options, extra, body, callback, noQuery = false) {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw invalidArg(`The "callback" argument must be a function, got ${describe(callback)}`, 'ERR_INVALID_ARG_TYPE')
+    }
+    const query = noQuery ? '' : buildQuery(options, extra)
+    const target = query === '' ? path : path + '?' + query
+    const maxRetries = options.maxRetries === undefined ? this._maxRetries : retryCount(options.maxRetries)
+    const servers = this.hosts.length === 1 ? this.hosts.slice() : null
+    const order = servers === null ? shuffledIndexes(this.hosts.length) : null
+    const serverList = servers !== null ? servers : order.map((i) => this.hosts[i])
+    const fastRetry = process.env.RUNNING_UNIT_TESTS === 'true'
+
+    if (options.synchronous === true) {
+      let raw
+      try {
+        raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout)
+      } catch (err) {
+        return { err: fromNative(err), body: undefined, headers: undefined }
+      }
+      if (raw.timedOut) return { err: syncTimeoutError(this._syncTimeout), body: undefined, headers: undefined }
+      const r = interpret(raw)
+      return { err: r.err, body: r.body, headers: r.headers }
+    }
+
+    const token = callback === undefined ? new PromiseToken(serverList, maxRetries) : new CancellationToken(serverList, maxRetries)
+    const signal = options.signal
+    if (signal !== undefined && signal !== null) {
+      if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+        throw invalidArg('The "signal" option must be an AbortSignal', 'ERR_INVALID_ARG_TYPE')
+      }
+      if (signal.aborted) {
+        token._abortReason = new AbortError(undefined, { cause: signal.reason })
+        token.abort()
+        return token
+      }
+    }
+    const cancel = new CancelToken()
+    token._cancel = () => cancel.cancel()
+    let onAbort = null
+    if (signal) {
+      onAbort = () => {
+        token._abortReason = new AbortError(undefined, { cause: signal.reason })
+        token.abort()
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    this._native.request(method, target, body, maxRetries, order, fastRetry, cancel).then(
+      (raw) => {
+        if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+        if (token.aborted || raw.cancelled) return
+        const r = interpret(raw)
+        token.errors = r.errors
+        token.retries = r.retries
+        if (callback === undefined) {
+          if (r.err === null) token._fulfill(r.body, r.headers)
+          else token._fail(r.err, r.headers)
+        } else {
+          invoke(callback, r)
+        }
+      },
+      (err) => {
+        // The native call only rejects on a broken invariant; report it like any failure.
+        if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+        if (token.aborted) return
+        const e = fromNative(err)
+        if (callback === undefined) token._fail(e)
+        else invoke(callback, { err: e, body: undefined, headers: undefined })
+      },
+    )
+    return token
+  }
+}
+
+Etcd.prototype.post = Etcd.prototype.create
+Etcd.prototype.delete = Etcd.prototype.del
+Etcd.prototype.testAndSet = Etcd.prototype.compareAndSwap
+Etcd.prototype.testAndDelete = Etcd.prototype.compareAndDelete
+
+/** node-etcd's `_argParser`: the parameter after the fixed ones may be the callback. */
+function shuffle(options, callback) {
+  if (typeof options === 'function') return [{}, options]
+  if (options === undefined || options === null || typeof options !== 'object') return [{}, callback]
+  return [options, callback]
+}
+
+function synchronous(options) {
+  return Object.assign({}, options !== null && typeof options === 'object' ? options : undefined, { synchronous: true })
+}
+
+function retryCount(v) {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw invalidArg(`maxRetries must be a non-negative number, got ${String(v)}`)
+  return Math.min(Math.floor(n), 0xffffffff)
+}
+
+function positiveMs(v, name, fallback) {
+  if (v === undefined || v === null) return fallback
+  if (typeof v !== 'number' || !(v > 0)) throw invalidArg(`${name} must be a positive number of milliseconds, got ${String(v)}`)
+  return v
+}
+
+function shuffledIndexes(n) {
+  const order = new Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const t = order[i]
+    order[i] = order[j]
+    order[j] = t
+  }
+  return order
+}
+
+// `raw()` paths are used as given (queries allowed); only what cannot stand in a URL is escaped.
+const UNSAFE_IN_RAW_PATH = /[^\x21-\x7e]|["<>{}|^'`\\]/gu
+function rawPath(path) {
+  const p = path.isWellFormed() ? path : path.toWellFormed()
+  const escaped = p.replace(UNSAFE_IN_RAW_PATH, encodeURIComponent)
+  return escaped.charCodeAt(0) === 47 ? escaped : '/' + escaped
+}
+
+function parseBody(text) {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function headerObject(flat) {
+  const headers = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]
+    headers[name] = headers[name] === undefined ? flat[i + 1] : headers[name] + ', ' + flat[i + 1]
+  }
+  return headers
+}
+
+/** One native result as node-etcd's (err, body, headers) plus the attempt log. */
+function interpret(raw) {
+  const errors = raw.errors.length === 0 ? [] : raw.errors.map(attemptError)
+  const retries = raw.retries
+  if (raw.status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries }
+  const headers = headerObject(raw.headers)
+  const body = parseBody(raw.body)
+  if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {
+    return { err: etcdError(body), body: '', headers, errors, retries }
+  }
+  return { err: null, body, headers, errors, retries }
+}
+
+/** An entry of `err.errors` / `token.errors`, with node-etcd's keys in node-etcd's order. */
+function attemptError(a) {
+  const isStatus = a.status !== undefined && a.status !== null
+  return {
+    server: a.server,
+    httperror: isStatus ? null : transportError(a),
+    httpstatus: isStatus ? a.status : undefined,
+    httpbody: isStatus ? parseBody(a.body) : undefined,
+    response: isStatus ? { statusCode: a.status, headers: headerObject(a.headers), body: a.body } : undefined,
+    timestamp: new Date(a.timestamp),
+  }
+}
+
+function transportError(a) {
+  let address
+  let port
+  try {
+    const u = new URL(a.server)
+    address = u.hostname.replace(/^\[|\]$/g, '')
+    port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80)
+  } catch {}
+  // Node's message form for connect failures: "connect ECONNREFUSED 127.0.0.1:2379".
+  const message = a.syscall === 'connect' && address !== undefined ? `connect ${a.code} ${address}:${port}` : a.message
+  const err = new Error(message)
+  err.code = a.code
+  if (a.syscall) err.syscall = a.syscall
+  if (a.syscall === 'connect') {
+    err.address = address
+    err.port = port
+  }
+  return err
+}
+
+/** Calls a user callback; a throw surfaces as an uncaught exception, as it did in node-etcd. */
+function invoke(callback, r) {
+  try {
+    if (r.err !== null && r.headers === undefined) callback(r.err)
+    else callback(r.err, r.body, r.headers)
+  } catch (e) {
+    process.nextTick(() => {
+      throw e
+    })
+  }
+}
+
+function toBufferList(v, name) {
+  if (v === undefined || v === null) return undefined
+  const list = Array.isArray(v) ? v : [v]
+  return list.map((x) => toBuffer(x, name))
+}
+
+function toBuffer(v, name) {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string') return Buffer.from(v)
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  throw invalidArg(`The "${name}" option must be a string or a Buffer, got ${describe(v)}`, 'ERR_INVALID_ARG_TYPE')
+}
+
+/** Constructor options as the native client takes them; unknown options are ignored. */
+function nativeOptions(hosts, o) {
+  // node-etcd passed `agentOptions` to Node's agent, where TLS material could also live.
+  const agent = o.agentOptions !== null && typeof o.agentOptions === 'object' ? o.agentOptions : {}
+  const pick = (k) => (o[k] !== undefined ? o[k] : agent[k])
+  const out = { hosts }
+  if (o.timeout !== undefined && o.timeout !== null) out.timeout = positiveMs(o.timeout, 'timeout')
+  const ca = toBufferList(pick('ca'), 'ca')
+  if (ca !== undefined) out.ca = ca
+  for (const k of ['cert', 'key', 'pfx']) {
+    const b = toBuffer(pick(k), k)
+    if (b !== undefined) out[k] = b
+  }
+  const passphrase = pick('passphrase')
+  if (passphrase !== undefined && passphrase !== null) {
+    if (typeof passphrase !== 'string') throw invalidArg('The "passphrase" option must be a string', 'ERR_INVALID_ARG_TYPE')
+    out.passphrase = passphrase
+  }
+  out.rejectUnauthorized = !(pick('rejectUnauthorized') === false || o.strictSSL === false)
+  if (o.auth !== undefined && o.auth !== null) {
+    if (typeof o.auth !== 'object') throw invalidArg('The "auth" option must be {user, pass} or {username, password}', 'ERR_INVALID_ARG_TYPE')
+    const user = o.auth.user !== undefined ? o.auth.user : o.auth.username
+    const pass = o.auth.pass !== undefined ? o.auth.pass : o.auth.password
+    if (user !== undefined && user !== null) {
+      out.username = String(user)
+      out.password = pass === undefined || pass === null ? '' : String(pass)
+    }
+  }
+  if (o.proxy === false) out.noProxy = true
+  else if (typeof o.proxy === 'string') out.proxy = o.proxy
+  else if (o.proxy !== undefined && o.proxy !== null) throw invalidArg('The "proxy" option must be a URL string or false', 'ERR_INVALID_ARG_TYPE')
+  if (o.headers !== undefined && o.headers !== null) {
+    if (typeof o.headers !== 'object') throw invalidArg('The "headers" option must be an object', 'ERR_INVALID_ARG_TYPE')
+    const flat = []
+    for (const name of Object.keys(o.headers)) {
+      const value = o.headers[name]
+      if (value === undefined || value === null) continue
+      for (const v of Array.isArray(value) ? value : [value]) flat.push(name, String(v))
+    }
+    out.headers = flat
+  }
+  return out
+}
+
+module.exports = Etcd

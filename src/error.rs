@@ -1,0 +1,147 @@
+//! Failure classification: every way a request can fail ends as a stable, Node-style `code`.
+//!
+//! Transport failures keep the names Node users already switch on (`ECONNREFUSED`, `ETIMEDOUT`,
+//! OpenSSL's certificate error names), because node-etcd surfaced Node's own errors there.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+
+/// A failed attempt against one server, before it reaches JS.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+  pub code: &'static str,
+  pub message: String,
+  pub syscall: Option<&'static str>,
+}
+
+impl TransportError {
+  pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    Self { code, message: message.into(), syscall: None }
+  }
+}
+
+impl fmt::Display for TransportError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}: {}", self.code, self.message)
+  }
+}
+
+/// A configuration error raised while building a client (bad URL, unreadable TLS material).
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+  pub code: &'static str,
+  pub message: String,
+}
+
+impl ConfigError {
+  pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    Self { code, message: message.into() }
+  }
+}
+
+impl From<ConfigError> for napi::Error {
+  fn from(e: ConfigError) -> Self {
+    // napi::Error<Status> cannot carry a string code, so the code travels as a `[CODE] ` prefix
+    // of the message; `lib/errors.js` moves it to `err.code`.
+    napi::Error::new(napi::Status::InvalidArg, format!("[{}] {}", e.code, e.message))
+  }
+}
+
+/// Maps a reqwest error to a Node-style code by walking its source chain.
+pub fn classify(err: &reqwest::Error) -> TransportError {
+  let connect = err.is_connect();
+  if err.is_timeout() {
+    // Node (via `request`) says ETIMEDOUT for connect timeouts and ESOCKETTIMEDOUT for a
+    // response or body that stalled; both are per-attempt idle timeouts here.
+    return if connect {
+      TransportError { code: "ETIMEDOUT", message: "connect ETIMEDOUT".into(), syscall: Some("connect") }
+    } else {
+      TransportError::new("ESOCKETTIMEDOUT", "ESOCKETTIMEDOUT")
+    };
+  }
+  let mut source: Option<&(dyn StdError + 'static)> = err.source();
+  while let Some(e) = source {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+      return classify_tls(tls);
+    }
+    if let Some(io_err) = e.downcast_ref::<io::Error>() {
+      // rustls errors travel inside io::Error from the TLS stream.
+      if let Some(tls) = io_err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return classify_tls(tls);
+      }
+      return classify_io(io_err, connect);
+    }
+    source = e.source();
+  }
+  let text = error_chain_text(err);
+  if text.contains("dns error") || text.contains("failed to lookup address") {
+    return TransportError { code: "ENOTFOUND", message: text, syscall: Some("getaddrinfo") };
+  }
+  if err.is_builder() {
+    return TransportError::new("ERR_INVALID_URL", text);
+  }
+  if connect {
+    return TransportError { code: "ECONNREFUSED", message: text, syscall: Some("connect") };
+  }
+  // The server closed the connection before a complete response: Node calls this
+  // "socket hang up" with ECONNRESET, and node-etcd's leader-election retry keys on it.
+  TransportError::new("ECONNRESET", format!("socket hang up ({text})"))
+}
+
+fn classify_io(e: &io::Error, connect: bool) -> TransportError {
+  use io::ErrorKind::*;
+  let syscall = if connect { Some("connect") } else { Some("read") };
+  let code = match e.kind() {
+    ConnectionRefused => "ECONNREFUSED",
+    ConnectionReset | UnexpectedEof | BrokenPipe => "ECONNRESET",
+    ConnectionAborted => "ECONNABORTED",
+    TimedOut => "ETIMEDOUT",
+    AddrNotAvailable => "EADDRNOTAVAIL",
+    NotConnected => "ENOTCONN",
+    _ => match e.raw_os_error() {
+      Some(101) => "ENETUNREACH",
+      Some(113) => "EHOSTUNREACH",
+      _ if connect => "ECONNREFUSED",
+      _ => "ECONNRESET",
+    },
+  };
+  TransportError { code, message: format!("{} {}", syscall.unwrap_or(""), e).trim().to_string(), syscall }
+}
+
+/// OpenSSL-style names, as Node reports certificate problems.
+fn classify_tls(e: &rustls::Error) -> TransportError {
+  use rustls::CertificateError as C;
+  let code = match e {
+    rustls::Error::InvalidCertificate(c) => match c {
+      C::UnknownIssuer => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      C::NotValidForName | C::NotValidForNameContext { .. } => "ERR_TLS_CERT_ALTNAME_INVALID",
+      C::Expired | C::ExpiredContext { .. } => "CERT_HAS_EXPIRED",
+      C::NotValidYet | C::NotValidYetContext { .. } => "CERT_NOT_YET_VALID",
+      C::BadSignature => "CERT_SIGNATURE_FAILURE",
+      C::Revoked => "CERT_REVOKED",
+      C::InvalidPurpose | C::InvalidPurposeContext { .. } => "INVALID_PURPOSE",
+      _ => "CERT_REJECTED",
+    },
+    rustls::Error::AlertReceived(_) => "EPROTO",
+    rustls::Error::NoCertificatesPresented => "ERR_TLS_NO_CERTIFICATE",
+    _ => "EPROTO",
+  };
+  TransportError::new(code, format!("TLS: {e}"))
+}
+
+/// The whole source chain as one line, for messages (never contains credentials: URLs in
+/// reqwest errors are stripped of userinfo by the caller before requests are made).
+pub fn error_chain_text(err: &(dyn StdError + 'static)) -> String {
+  let mut text = err.to_string();
+  let mut source = err.source();
+  while let Some(e) = source {
+    let s = e.to_string();
+    if !text.contains(&s) {
+      text.push_str(": ");
+      text.push_str(&s);
+    }
+    source = e.source();
+  }
+  text
+}

@@ -1,0 +1,225 @@
+//! napi exports only: argument conversion in, plain data out. The policy lives in the
+//! modules below; the node-etcd calling conventions live in the JS facade (`lib/`).
+#![deny(clippy::all)]
+
+mod cluster;
+mod error;
+mod tls;
+mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use reqwest::Method;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{Attempt, Call, Failure, Outcome};
+use crate::error::ConfigError;
+use crate::tls::TlsMaterial;
+use crate::transport::{ProxyMode, Transport, TransportOptions};
+
+/// Client settings, already normalised by the facade.
+#[napi(object)]
+pub struct ClientOptions {
+  /// Base URLs (`http(s)://[user:pass@]host[:port][/prefix]`).
+  pub hosts: Vec<String>,
+  /// Per-attempt idle timeout in milliseconds (connect and each read).
+  pub timeout: Option<f64>,
+  pub ca: Option<Vec<Buffer>>,
+  pub cert: Option<Buffer>,
+  pub key: Option<Buffer>,
+  pub passphrase: Option<String>,
+  pub pfx: Option<Buffer>,
+  /// Defaults to true.
+  pub reject_unauthorized: Option<bool>,
+  pub username: Option<String>,
+  pub password: Option<String>,
+  /// A proxy URL for every request; absent: the environment's HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
+  pub proxy: Option<String>,
+  /// Ignore proxies entirely (`proxy: false`).
+  pub no_proxy: Option<bool>,
+  /// Extra request headers, flattened: [name, value, …].
+  pub headers: Option<Vec<String>>,
+}
+
+/// The result of one call after failover and retries. A call never rejects: every failure is
+/// described here and the facade builds node-etcd's error objects from it.
+#[napi(object)]
+pub struct RawResult {
+  /// HTTP status of the final response; 0 when no member answered below 500.
+  pub status: u32,
+  pub cancelled: bool,
+  /// Only for `requestSync`: the overall deadline passed.
+  pub timed_out: bool,
+  /// Lower-cased response headers, flattened: [name, value, …].
+  pub headers: Vec<String>,
+  pub body: String,
+  pub errors: Vec<RawAttemptError>,
+  pub retries: u32,
+}
+
+#[napi(object)]
+pub struct RawAttemptError {
+  pub server: String,
+  /// Transport failures: a Node-style code, message and syscall.
+  pub code: Option<String>,
+  pub message: Option<String>,
+  pub syscall: Option<String>,
+  /// Status >= 500: the response.
+  pub status: Option<u32>,
+  pub headers: Option<Vec<String>>,
+  pub body: Option<String>,
+  /// Milliseconds since the epoch.
+  pub timestamp: f64,
+}
+
+/// Cancels one in-flight call: the socket is dropped and no retry continues.
+#[napi]
+pub struct CancelToken {
+  inner: CancellationToken,
+}
+
+#[napi]
+impl CancelToken {
+  #[napi(constructor)]
+  #[allow(clippy::new_without_default)]
+  pub fn new() -> Self {
+    Self { inner: CancellationToken::new() }
+  }
+
+  #[napi]
+  pub fn cancel(&self) {
+    self.inner.cancel();
+  }
+}
+
+/// One etcd client: one connection pool, one host list.
+#[napi]
+pub struct NativeClient {
+  transport: Arc<Transport>,
+}
+
+#[napi]
+impl NativeClient {
+  #[napi(constructor)]
+  pub fn new(options: ClientOptions) -> Result<Self> {
+    let proxy = match (options.no_proxy, options.proxy) {
+      (Some(true), _) => ProxyMode::Disabled,
+      (_, Some(url)) => ProxyMode::Fixed(url),
+      _ => ProxyMode::Environment,
+    };
+    let headers = options
+      .headers
+      .unwrap_or_default()
+      .chunks(2)
+      .filter(|c| c.len() == 2)
+      .map(|c| (c[0].clone(), c[1].clone()))
+      .collect();
+    let timeout = match options.timeout {
+      Some(ms) if ms.is_finite() && ms > 0.0 => Some(Duration::from_secs_f64(ms / 1000.0)),
+      Some(ms) if !(ms.is_finite() && ms >= 0.0) => return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("timeout must be a positive number of milliseconds, got {ms}")).into()),
+      _ => None,
+    };
+    let tls = TlsMaterial {
+      ca: options.ca.unwrap_or_default().into_iter().map(|b| b.to_vec()).collect(),
+      cert: options.cert.map(|b| b.to_vec()),
+      key: options.key.map(|b| b.to_vec()),
+      passphrase: options.passphrase,
+      pfx: options.pfx.map(|b| b.to_vec()),
+      reject_unauthorized: options.reject_unauthorized.unwrap_or(true),
+    };
+    let auth = options.username.map(|u| (u, options.password.unwrap_or_default()));
+    let transport = Transport::new(TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers })?;
+    Ok(Self { transport: Arc::new(transport) })
+  }
+
+  /// One etcd call with failover and retries. `order` lists host indexes (the facade's
+  /// per-call shuffle); absent means the configured order.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub async fn request(
+    &self,
+    method: String,
+    path: String,
+    body: Option<String>,
+    max_retries: u32,
+    order: Option<Vec<u32>>,
+    fast_retry: bool,
+    token: Option<&CancelToken>,
+  ) -> Result<RawResult> {
+    let cancel = token.map(|t| t.inner.clone()).unwrap_or_default();
+    let transport = self.transport.clone();
+    let method = parse_method(&method)?;
+    let order = host_order(&transport, order);
+    let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
+    Ok(to_raw(cluster::execute(&transport, &call, &cancel).await, false))
+  }
+
+  /// The same call, blocking the JS thread until it ends or `deadlineMs` passes.
+  #[napi(catch_unwind)]
+  #[allow(clippy::too_many_arguments)]
+  pub fn request_sync(
+    &self,
+    method: String,
+    path: String,
+    body: Option<String>,
+    max_retries: u32,
+    order: Option<Vec<u32>>,
+    fast_retry: bool,
+    deadline_ms: f64,
+  ) -> Result<RawResult> {
+    let transport = self.transport.clone();
+    let method = parse_method(&method)?;
+    let order = host_order(&transport, order);
+    let deadline = Duration::from_secs_f64(if deadline_ms.is_finite() && deadline_ms > 0.0 { deadline_ms / 1000.0 } else { 60.0 });
+    let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
+    let cancel = CancellationToken::new();
+    let outcome = block_on(async { tokio::time::timeout(deadline, cluster::execute(&transport, &call, &cancel)).await });
+    Ok(match outcome {
+      Ok(o) => to_raw(o, false),
+      Err(_) => to_raw(Outcome::Cancelled, true),
+    })
+  }
+}
+
+fn parse_method(method: &str) -> Result<Method> {
+  Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+    .map_err(|_| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP method {method:?}")).into())
+}
+
+fn host_order(transport: &Transport, order: Option<Vec<u32>>) -> Vec<usize> {
+  let n = transport.hosts.len();
+  match order {
+    // Indexes come from JS: drop any that do not name a host rather than trusting them.
+    Some(o) => o.into_iter().map(|i| i as usize).filter(|&i| i < n).collect(),
+    None => (0..n).collect(),
+  }
+}
+
+fn to_raw(outcome: Outcome, timed_out: bool) -> RawResult {
+  let empty = |cancelled, errors, retries| RawResult { status: 0, cancelled, timed_out, headers: Vec::new(), body: String::new(), errors, retries };
+  match outcome {
+    Outcome::Response { response, errors, retries } => RawResult {
+      status: response.status as u32,
+      cancelled: false,
+      timed_out,
+      headers: response.headers,
+      body: response.body,
+      errors: errors.into_iter().map(raw_attempt).collect(),
+      retries,
+    },
+    Outcome::AllFailed { errors, retries } => empty(false, errors.into_iter().map(raw_attempt).collect(), retries),
+    Outcome::Cancelled => empty(!timed_out, Vec::new(), 0),
+  }
+}
+
+fn raw_attempt(a: Attempt) -> RawAttemptError {
+  let (code, message, syscall, status, headers, body) = match a.failure {
+    Failure::Transport(e) => (Some(e.code.to_string()), Some(e.message), e.syscall.map(str::to_string), None, None, None),
+    Failure::Status(r) => (None, None, None, Some(r.status as u32), Some(r.headers), Some(r.body)),
+  };
+  RawAttemptError { server: a.server, code, message, syscall, status, headers, body, timestamp: a.timestamp_ms }
+}

@@ -1,0 +1,268 @@
+//! One HTTP exchange with one etcd member: the connection pool, TLS, Basic auth, proxies,
+//! the per-attempt timeout and redirects.
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Url};
+
+use crate::error::{classify, ConfigError, TransportError};
+use crate::tls::{client_config, TlsMaterial};
+
+/// node-etcd (through `request`) follows at most 10 redirects.
+const MAX_REDIRECTS: usize = 10;
+const FORM: &str = "application/x-www-form-urlencoded";
+
+pub struct TransportOptions {
+  pub hosts: Vec<String>,
+  pub timeout: Option<Duration>,
+  pub tls: TlsMaterial,
+  pub auth: Option<(String, String)>,
+  pub proxy: ProxyMode,
+  pub headers: Vec<(String, String)>,
+}
+
+pub enum ProxyMode {
+  /// HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment, as node-etcd did.
+  Environment,
+  Fixed(String),
+  Disabled,
+}
+
+/// A member's base URL without credentials, and the Authorization header to send it.
+pub struct Host {
+  pub base: String,
+  auth: Option<HeaderValue>,
+}
+
+pub struct Response {
+  pub status: u16,
+  /// Lower-cased names and values, flattened: [name, value, name, value, …].
+  pub headers: Vec<String>,
+  pub body: String,
+}
+
+pub struct Transport {
+  client: reqwest::Client,
+  pub hosts: Vec<Host>,
+  extra_headers: HeaderMap,
+}
+
+impl Transport {
+  pub fn new(opts: TransportOptions) -> Result<Self, ConfigError> {
+    let global_auth = opts.auth.as_ref().map(|(u, p)| basic(u, p)).transpose()?;
+    let hosts = opts
+      .hosts
+      .iter()
+      .map(|h| parse_host(h, global_auth.as_ref()))
+      .collect::<Result<Vec<_>, _>>()?;
+
+    let mut extra_headers = HeaderMap::new();
+    for (name, value) in &opts.headers {
+      let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::new("ERR_INVALID_HEADER", format!("headers: invalid header name {name:?}")))?;
+      let v = HeaderValue::from_str(value).map_err(|_| ConfigError::new("ERR_INVALID_HEADER", format!("headers: invalid value for header {name:?}")))?;
+      extra_headers.append(n, v);
+    }
+
+    let mut builder = reqwest::Client::builder()
+      // Redirects are followed by hand: node-etcd keeps the method only on 307.
+      .redirect(reqwest::redirect::Policy::none())
+      .tls_backend_preconfigured(client_config(&opts.tls)?)
+      .http1_only()
+      .tcp_nodelay(true)
+      .pool_idle_timeout(Duration::from_secs(30));
+    if let Some(t) = opts.timeout {
+      // node-etcd's `timeout` is an idle timeout per attempt: for the connect and for each read.
+      builder = builder.connect_timeout(t).read_timeout(t);
+    }
+    builder = match &opts.proxy {
+      ProxyMode::Environment => builder,
+      ProxyMode::Disabled => builder.no_proxy(),
+      ProxyMode::Fixed(url) => {
+        let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| ConfigError::new("ERR_INVALID_PROXY", format!("proxy: {e}")))?;
+        builder.proxy(proxy)
+      }
+    };
+    let client = builder.build().map_err(|e| ConfigError::new("ERR_CLIENT_INIT", e.to_string()))?;
+    Ok(Self { client, hosts, extra_headers })
+  }
+
+  /// Sends one request to host `index`, following redirects; any status is a response.
+  pub async fn send(&self, index: usize, method: &Method, path: &str, body: Option<&Bytes>) -> Result<Response, TransportError> {
+    let host = &self.hosts[index];
+    let mut url = format!("{}{}", host.base, path);
+    let mut method = method.clone();
+    let mut body = body.cloned();
+    let mut auth = host.auth.clone();
+    let mut hops = 0;
+    loop {
+      let mut req = self.client.request(method.clone(), url.as_str()).header(ACCEPT, "application/json");
+      for (name, value) in &self.extra_headers {
+        req = req.header(name, value);
+      }
+      if let Some(a) = &auth {
+        req = req.header(AUTHORIZATION, a);
+      }
+      req = match &body {
+        Some(b) => req.header(CONTENT_TYPE, FORM).body(b.clone()),
+        // node-etcd sends an explicit zero length on writes without a value.
+        None if method != Method::GET && method != Method::HEAD => req.header(CONTENT_LENGTH, "0"),
+        None => req,
+      };
+      let resp = req.send().await.map_err(|e| classify(&e))?;
+      let status = resp.status().as_u16();
+
+      if (300..400).contains(&status) {
+        if let Some(next) = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| join(&url, l)) {
+          if hops == MAX_REDIRECTS {
+            return Err(TransportError::new(
+              "ERR_TOO_MANY_REDIRECTS",
+              format!("Exceeded maxRedirects. Probably stuck in a redirect loop {}", strip_userinfo(&next)),
+            ));
+          }
+          hops += 1;
+          if status != 307 {
+            method = Method::GET;
+            body = None;
+          }
+          if !same_origin(&url, &next) {
+            // Credentials never follow a redirect to another host.
+            auth = None;
+          }
+          url = next;
+          continue;
+        }
+      }
+
+      let mut headers = Vec::with_capacity(resp.headers().len() * 2);
+      for (name, value) in resp.headers() {
+        headers.push(name.as_str().to_owned());
+        headers.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+      }
+      let bytes = resp.bytes().await.map_err(|e| classify(&e))?;
+      let body = match String::from_utf8(bytes.to_vec()) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+      };
+      return Ok(Response { status, headers, body });
+    }
+  }
+}
+
+fn basic(user: &str, pass: &str) -> Result<HeaderValue, ConfigError> {
+  let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+  let mut v = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ConfigError::new("ERR_INVALID_AUTH", "auth: invalid credentials"))?;
+  v.set_sensitive(true);
+  Ok(v)
+}
+
+fn parse_host(raw: &str, global_auth: Option<&HeaderValue>) -> Result<Host, ConfigError> {
+  let url = Url::parse(raw).map_err(|e| ConfigError::new("ERR_INVALID_URL", format!("invalid host URL: {e}")))?;
+  if url.scheme() != "http" && url.scheme() != "https" {
+    return Err(ConfigError::new("ERR_INVALID_URL", format!("unsupported protocol {:?} (use http:// or https://)", url.scheme())));
+  }
+  let host = url.host_str().ok_or_else(|| ConfigError::new("ERR_INVALID_URL", "host URL has no host"))?;
+  let mut base = format!("{}://{}", url.scheme(), host);
+  if let Some(port) = url.port() {
+    base.push(':');
+    base.push_str(&port.to_string());
+  }
+  base.push_str(url.path().trim_end_matches('/'));
+  // An explicit `auth` option wins over credentials in the URL.
+  let auth = match global_auth {
+    Some(a) => Some(a.clone()),
+    None if !url.username().is_empty() => {
+      let user = percent_decode(url.username());
+      let pass = percent_decode(url.password().unwrap_or(""));
+      Some(basic(&user, &pass)?)
+    }
+    None => None,
+  };
+  Ok(Host { base, auth })
+}
+
+fn join(current: &str, location: &str) -> Option<String> {
+  Url::parse(current).ok()?.join(location).ok().map(String::from)
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+  match (Url::parse(a), Url::parse(b)) {
+    (Ok(a), Ok(b)) => a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default(),
+    _ => false,
+  }
+}
+
+fn strip_userinfo(url: &str) -> String {
+  match Url::parse(url) {
+    Ok(mut u) => {
+      let _ = u.set_username("");
+      let _ = u.set_password(None);
+      u.to_string()
+    }
+    Err(_) => url.to_string(),
+  }
+}
+
+fn percent_decode(s: &str) -> String {
+  fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+  }
+  let bytes = s.as_bytes();
+  let mut out = Vec::with_capacity(bytes.len());
+  let mut i = 0;
+  while i < bytes.len() {
+    if bytes[i] == b'%' && i + 2 < bytes.len() {
+      if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+        out.push(h * 16 + l);
+        i += 3;
+        continue;
+      }
+    }
+    out.push(bytes[i]);
+    i += 1;
+  }
+  String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn host_userinfo_becomes_basic_auth_and_leaves_the_base() {
+    let h = parse_host("http://us%40er:p%3Aw@127.0.0.1:2379/prefix/", None).unwrap();
+    assert_eq!(h.base, "http://127.0.0.1:2379/prefix");
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("us@er:p:w"));
+    assert_eq!(h.auth.unwrap().to_str().unwrap(), expected);
+  }
+
+  #[test]
+  fn explicit_auth_wins_over_userinfo() {
+    let global = basic("a", "b").unwrap();
+    let h = parse_host("http://u:p@[::1]:2379", Some(&global)).unwrap();
+    assert_eq!(h.base, "http://[::1]:2379");
+    assert_eq!(h.auth.unwrap(), global);
+  }
+
+  #[test]
+  fn other_schemes_are_rejected() {
+    assert_eq!(parse_host("ftp://x:1", None).err().unwrap().code, "ERR_INVALID_URL");
+    assert_eq!(parse_host("not a url", None).err().unwrap().code, "ERR_INVALID_URL");
+  }
+
+  #[test]
+  fn redirect_origin_comparison() {
+    assert!(same_origin("http://a:1/x", "http://a:1/y"));
+    assert!(!same_origin("http://a:1/x", "http://b:1/x"));
+    assert!(!same_origin("http://a:1/x", "http://a:2/x"));
+    assert_eq!(join("http://a:1/v2/keys/k", "/v2/keys/j?x=1").unwrap(), "http://a:1/v2/keys/j?x=1");
+  }
+
+  #[test]
+  fn percent_decode_handles_truncated_escapes() {
+    assert_eq!(percent_decode("a%2"), "a%2");
+    assert_eq!(percent_decode("%41%zz"), "A%zz");
+  }
+}
