@@ -109,8 +109,9 @@ test('bad call arguments throw TypeErrors before any request', () => {
   for (const [fn, code] of cases) assert.throws(fn, (err) => err instanceof TypeError && err.code === code, `expected ${code}`)
 })
 
-test('watcher reports that it is not available yet', () => {
-  assert.throws(() => new Etcd().watcher('k'), { code: 'ERR_NOT_IMPLEMENTED' })
+test('watcher rejects a bad index before starting', () => {
+  assert.throws(() => new Etcd('127.0.0.1:1').watcher('k', -1), { code: 'ERR_INVALID_ARG_VALUE' })
+  assert.throws(() => new Etcd('127.0.0.1:1').watcher('k', 'abc'), { code: 'ERR_INVALID_ARG_VALUE' })
 })
 
 test('query strings follow qs: order, types, nesting, client-only keys stripped', () => {

@@ -6,7 +6,9 @@ const { NativeClient, CancelToken } = require('./native')
 const { buildQuery, keyPath, keyString, formBody, describe } = require('./encode')
 const { normalizeHosts } = require('./hosts')
 const { CancellationToken, PromiseToken } = require('./token')
-const { etcdError, allServersError, AbortError, syncTimeoutError, fromNative, invalidArg } = require('./errors')
+const { AbortError, syncTimeoutError, fromNative, invalidArg } = require('./errors')
+const { interpret } = require('./response')
+const { Watcher } = require('./watcher')
 
 const DEFAULT_MAX_RETRIES = 3
 const DEFAULT_SYNC_TIMEOUT = 60000
@@ -101,10 +103,9 @@ class Etcd {
     return this._call(method.toUpperCase(), rawPath(keyString(path, 'path')), options, null, formBody(value), callback)
   }
 
-  watcher() {
-    const err = new Error('watcher() is not available yet in this version of etcd-napi')
-    err.code = 'ERR_NOT_IMPLEMENTED'
-    throw err
+  /** A long-lived watch as an EventEmitter (and async iterable); see lib/watcher.js. */
+  watcher(key, index = null, options = {}) {
+    return new Watcher(this, key, index, options)
   }
 
   // --- cluster information ----------------------------------------------------------------------
@@ -278,70 +279,6 @@ function rawPath(path) {
   const p = path.isWellFormed() ? path : path.toWellFormed()
   const escaped = p.replace(UNSAFE_IN_RAW_PATH, encodeURIComponent)
   return escaped.charCodeAt(0) === 47 ? escaped : '/' + escaped
-}
-
-function parseBody(text) {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
-
-function headerObject(flat) {
-  const headers = {}
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]
-    headers[name] = headers[name] === undefined ? flat[i + 1] : headers[name] + ', ' + flat[i + 1]
-  }
-  return headers
-}
-
-/** One native result as node-etcd's (err, body, headers) plus the attempt log. */
-function interpret(raw) {
-  const errors = raw.errors.length === 0 ? [] : raw.errors.map(attemptError)
-  const retries = raw.retries
-  if (raw.status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries }
-  const headers = headerObject(raw.headers)
-  const body = parseBody(raw.body)
-  if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {
-    return { err: etcdError(body), body: '', headers, errors, retries }
-  }
-  return { err: null, body, headers, errors, retries }
-}
-
-/** An entry of `err.errors` / `token.errors`, with node-etcd's keys in node-etcd's order. */
-function attemptError(a) {
-  const isStatus = a.status !== undefined && a.status !== null
-  return {
-    server: a.server,
-    httperror: isStatus ? null : transportError(a),
-    httpstatus: isStatus ? a.status : undefined,
-    httpbody: isStatus ? parseBody(a.body) : undefined,
-    response: isStatus ? { statusCode: a.status, headers: headerObject(a.headers), body: a.body } : undefined,
-    timestamp: new Date(a.timestamp),
-  }
-}
-
-function transportError(a) {
-  let address
-  let port
-  try {
-    const u = new URL(a.server)
-    address = u.hostname.replace(/^\[|\]$/g, '')
-    port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80)
-  } catch {}
-  // Node's message form for connect failures: "connect ECONNREFUSED 127.0.0.1:2379".
-  const message = a.syscall === 'connect' && address !== undefined ? `connect ${a.code} ${address}:${port}` : a.message
-  const err = new Error(message)
-  err.code = a.code
-  if (a.syscall) err.syscall = a.syscall
-  if (a.syscall === 'connect') {
-    err.address = address
-    err.port = port
-  }
-  return err
 }
 
 /** Calls a user callback; a throw surfaces as an uncaught exception, as it did in node-etcd. */

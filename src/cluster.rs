@@ -93,7 +93,7 @@ fn looks_like_leader_election(f: &Failure) -> bool {
   }
 }
 
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
   SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
 }
 

@@ -6,6 +6,7 @@ mod cluster;
 mod error;
 mod tls;
 mod transport;
+mod v2;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::cluster::{Attempt, Call, Failure, Outcome};
 use crate::error::ConfigError;
 use crate::tls::TlsMaterial;
 use crate::transport::{ProxyMode, Transport, TransportOptions};
+use crate::v2::watch::{self, EventSink, WatchEvent, WatchSpec};
 
 /// Client settings, already normalised by the facade.
 #[napi(object)]
@@ -96,6 +98,26 @@ impl CancelToken {
   }
 }
 
+/// A running watch loop; `stop()` (or garbage collection) ends it.
+#[napi]
+pub struct WatchHandle {
+  cancel: CancellationToken,
+}
+
+#[napi]
+impl WatchHandle {
+  #[napi]
+  pub fn stop(&self) {
+    self.cancel.cancel();
+  }
+}
+
+impl Drop for WatchHandle {
+  fn drop(&mut self) {
+    self.cancel.cancel();
+  }
+}
+
 /// One etcd client: one connection pool, one host list.
 #[napi]
 pub struct NativeClient {
@@ -134,6 +156,23 @@ impl NativeClient {
     let auth = options.username.map(|u| (u, options.password.unwrap_or_default()));
     let transport = Transport::new(TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers })?;
     Ok(Self { transport: Arc::new(transport) })
+  }
+
+  /// Starts the v2 watch loop on `path` (a `/v2/keys/…` path) with the caller's options as
+  /// `query`; `onEvent` receives each result. The loop runs until `stop()` on the handle.
+  #[napi(ts_args_type = "path: string, query: string, index: number | undefined | null, onEvent: (event: WatchEvent) => void")]
+  pub fn watch(&self, path: String, query: String, index: Option<f64>, on_event: Function<WatchEvent, ()>) -> Result<WatchHandle> {
+    // Weak: the JS watcher holds a ref'd timer instead, so `unref()` can let the process exit.
+    let sink: EventSink = on_event.build_threadsafe_function::<WatchEvent>().callee_handled::<false>().weak::<true>().build()?;
+    let index = match index {
+      Some(i) if i.is_finite() && i >= 0.0 => Some(i as u64),
+      Some(i) => return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("watch index must be a non-negative integer, got {i}")).into()),
+      None => None,
+    };
+    let cancel = CancellationToken::new();
+    let spec = WatchSpec { path, query, index };
+    napi::bindgen_prelude::spawn(watch::run(self.transport.clone(), spec, cancel.clone(), sink));
+    Ok(WatchHandle { cancel })
   }
 
   /// One etcd call with failover and retries. `order` lists host indexes (the facade's
@@ -216,7 +255,7 @@ fn to_raw(outcome: Outcome, timed_out: bool) -> RawResult {
   }
 }
 
-fn raw_attempt(a: Attempt) -> RawAttemptError {
+pub(crate) fn raw_attempt(a: Attempt) -> RawAttemptError {
   let (code, message, syscall, status, headers, body) = match a.failure {
     Failure::Transport(e) => (Some(e.code.to_string()), Some(e.message), e.syscall.map(str::to_string), None, None, None),
     Failure::Status(r) => (None, None, None, Some(r.status as u32), Some(r.headers), Some(r.body)),

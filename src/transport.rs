@@ -91,6 +91,13 @@ impl Transport {
 
   /// Sends one request to host `index`, following redirects; any status is a response.
   pub async fn send(&self, index: usize, method: &Method, path: &str, body: Option<&Bytes>) -> Result<Response, TransportError> {
+    let head = self.send_head(index, method, path, body).await?;
+    read_response(head).await
+  }
+
+  /// Like `send`, but returns as soon as the final response's headers arrive (a v2 watch
+  /// flushes them at registration and the body only when an event happens).
+  pub async fn send_head(&self, index: usize, method: &Method, path: &str, body: Option<&Bytes>) -> Result<reqwest::Response, TransportError> {
     let host = &self.hosts[index];
     let mut url = format!("{}{}", host.base, path);
     let mut method = method.clone();
@@ -135,20 +142,31 @@ impl Transport {
           continue;
         }
       }
-
-      let mut headers = Vec::with_capacity(resp.headers().len() * 2);
-      for (name, value) in resp.headers() {
-        headers.push(name.as_str().to_owned());
-        headers.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
-      }
-      let bytes = resp.bytes().await.map_err(|e| classify(&e))?;
-      let body = match String::from_utf8(bytes.to_vec()) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-      };
-      return Ok(Response { status, headers, body });
+      return Ok(resp);
     }
   }
+}
+
+/// Response headers, flattened and lower-cased as Node has them.
+pub fn flat_headers(resp: &reqwest::Response) -> Vec<String> {
+  let mut headers = Vec::with_capacity(resp.headers().len() * 2);
+  for (name, value) in resp.headers() {
+    headers.push(name.as_str().to_owned());
+    headers.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+  }
+  headers
+}
+
+/// Reads the whole body (UTF-8, invalid sequences replaced, as Node's `toString()` does).
+pub async fn read_response(resp: reqwest::Response) -> Result<Response, TransportError> {
+  let status = resp.status().as_u16();
+  let headers = flat_headers(&resp);
+  let bytes = resp.bytes().await.map_err(|e| classify(&e))?;
+  let body = match String::from_utf8(bytes.to_vec()) {
+    Ok(s) => s,
+    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+  };
+  Ok(Response { status, headers, body })
 }
 
 fn basic(user: &str, pass: &str) -> Result<HeaderValue, ConfigError> {

@@ -1,0 +1,74 @@
+'use strict'
+// Native results as node-etcd's observable values: parsed bodies, header objects, error objects
+// and the per-attempt error log. Shared by calls and the watcher.
+const { etcdError, allServersError } = require('./errors')
+
+function parseBody(text) {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function headerObject(flat) {
+  const headers = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]
+    headers[name] = headers[name] === undefined ? flat[i + 1] : headers[name] + ', ' + flat[i + 1]
+  }
+  return headers
+}
+
+/** One native result as node-etcd's (err, body, headers) plus the attempt log. */
+function interpret(raw) {
+  const errors = attemptErrors(raw.errors)
+  const retries = raw.retries
+  if (raw.status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries }
+  const headers = headerObject(raw.headers)
+  const body = parseBody(raw.body)
+  if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {
+    return { err: etcdError(body), body: '', headers, errors, retries }
+  }
+  return { err: null, body, headers, errors, retries }
+}
+
+function attemptErrors(list) {
+  return list.length === 0 ? [] : list.map(attemptError)
+}
+
+/** An entry of `err.errors` / `token.errors`, with node-etcd's keys in node-etcd's order. */
+function attemptError(a) {
+  const isStatus = a.status !== undefined && a.status !== null
+  return {
+    server: a.server,
+    httperror: isStatus ? null : transportError(a),
+    httpstatus: isStatus ? a.status : undefined,
+    httpbody: isStatus ? parseBody(a.body) : undefined,
+    response: isStatus ? { statusCode: a.status, headers: headerObject(a.headers), body: a.body } : undefined,
+    timestamp: new Date(a.timestamp),
+  }
+}
+
+function transportError(a) {
+  let address
+  let port
+  try {
+    const u = new URL(a.server)
+    address = u.hostname.replace(/^\[|\]$/g, '')
+    port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80)
+  } catch {}
+  // Node's message form for connect failures: "connect ECONNREFUSED 127.0.0.1:2379".
+  const message = a.syscall === 'connect' && address !== undefined ? `connect ${a.code} ${address}:${port}` : a.message
+  const err = new Error(message)
+  err.code = a.code
+  if (a.syscall) err.syscall = a.syscall
+  if (a.syscall === 'connect') {
+    err.address = address
+    err.port = port
+  }
+  return err
+}
+
+module.exports = { parseBody, headerObject, interpret, attemptErrors }
