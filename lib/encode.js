@@ -6,10 +6,23 @@
 const RFC3986_EXTRA = /[!'()*]/g
 const hexEscape = (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()
 
+// Lone surrogates cannot be encoded as UTF-8; like TextEncoder, replace them with U+FFFD.
+// (String.prototype.toWellFormed only exists from Node 20.)
+const LONE_SURROGATE = /\p{Surrogate}/gu
+function wellFormed(text) {
+  return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text.replace(LONE_SURROGATE, '\ufffd')
+}
+
 /** qs's default value encoding: UTF-8, %20 for space, lone surrogates replaced (U+FFFD). */
 function encodeComponent(s) {
   const text = String(s)
-  return encodeURIComponent(text.isWellFormed() ? text : text.toWellFormed()).replace(RFC3986_EXTRA, hexEscape)
+  let encoded
+  try {
+    encoded = encodeURIComponent(text)
+  } catch {
+    encoded = encodeURIComponent(wellFormed(text))
+  }
+  return encoded.replace(RFC3986_EXTRA, hexEscape)
 }
 
 /**
@@ -117,4 +130,4 @@ function describe(v) {
   return `type ${typeof v}`
 }
 
-module.exports = { buildQuery, keyPath, keyString, formBody, encodeComponent, describe }
+module.exports = { buildQuery, keyPath, keyString, formBody, encodeComponent, describe, wellFormed }

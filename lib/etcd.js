@@ -3,7 +3,7 @@
 // error objects live here; connections, failover, retries and cancellation live in the native
 // core. Each call crosses into Rust once and comes back once.
 const { NativeClient, CancelToken } = require('./native')
-const { buildQuery, keyPath, keyString, formBody, describe } = require('./encode')
+const { buildQuery, keyPath, keyString, formBody, describe, wellFormed } = require('./encode')
 const { normalizeHosts } = require('./hosts')
 const { CancellationToken, PromiseToken } = require('./token')
 const { AbortError, syncTimeoutError, fromNative, invalidArg } = require('./errors')
@@ -276,8 +276,7 @@ function shuffledIndexes(n) {
 // `raw()` paths are used as given (queries allowed); only what cannot stand in a URL is escaped.
 const UNSAFE_IN_RAW_PATH = /[^\x21-\x7e]|["<>{}|^'`\\]/gu
 function rawPath(path) {
-  const p = path.isWellFormed() ? path : path.toWellFormed()
-  const escaped = p.replace(UNSAFE_IN_RAW_PATH, encodeURIComponent)
+  const escaped = wellFormed(path).replace(UNSAFE_IN_RAW_PATH, encodeURIComponent)
   return escaped.charCodeAt(0) === 47 ? escaped : '/' + escaped
 }
 

@@ -60,19 +60,15 @@ pub fn classify(err: &reqwest::Error) -> TransportError {
       TransportError::new("ESOCKETTIMEDOUT", "ESOCKETTIMEDOUT")
     };
   }
-  let mut source: Option<&(dyn StdError + 'static)> = err.source();
-  while let Some(e) = source {
-    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-      return classify_tls(tls);
-    }
-    if let Some(io_err) = e.downcast_ref::<io::Error>() {
-      // rustls errors travel inside io::Error from the TLS stream.
-      if let Some(tls) = io_err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        return classify_tls(tls);
-      }
-      return classify_io(io_err, connect);
-    }
-    source = e.source();
+  let causes = causes(err);
+  // A TLS failure travels wrapped in io::Errors (tokio-rustls, then hyper-rustls wraps again);
+  // it wins over the io::Error that carries it.
+  if let Some(tls) = causes.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+    return classify_tls(tls);
+  }
+  // The innermost io::Error with a real kind names the socket failure.
+  if let Some(io_err) = causes.iter().rev().filter_map(|e| e.downcast_ref::<io::Error>()).find(|e| e.kind() != io::ErrorKind::Other) {
+    return classify_io(io_err, connect);
   }
   let text = error_chain_text(err);
   if text.contains("dns error") || text.contains("failed to lookup address") {
@@ -87,6 +83,24 @@ pub fn classify(err: &reqwest::Error) -> TransportError {
   // The server closed the connection before a complete response: Node calls this
   // "socket hang up" with ECONNRESET, and node-etcd's leader-election retry keys on it.
   TransportError::new("ECONNRESET", format!("socket hang up ({text})"))
+}
+
+/// Every error in the chain, following both `source()` and the payload of wrapping io::Errors
+/// (`io::Error::source()` skips the error it wraps).
+fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+  let mut out: Vec<&'a (dyn StdError + 'static)> = Vec::new();
+  let mut next = Some(err);
+  while let Some(e) = next {
+    if out.len() >= 32 {
+      break;
+    }
+    out.push(e);
+    next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+      Some(inner) => Some(inner as &(dyn StdError + 'static)),
+      None => e.source(),
+    };
+  }
+  out
 }
 
 fn classify_io(e: &io::Error, connect: bool) -> TransportError {

@@ -32,8 +32,10 @@ pub fn client_config(m: &TlsMaterial) -> Result<ClientConfig, ConfigError> {
     .with_safe_default_protocol_versions()
     .map_err(|e| ConfigError::new("ERR_TLS_CONFIG", e.to_string()))?;
 
+  // The CA material is checked even when verification is off: unusable input is an error.
+  let roots = root_store(&m.ca)?;
   let builder = if m.reject_unauthorized {
-    builder.with_root_certificates(root_store(&m.ca)?)
+    builder.with_root_certificates(roots)
   } else {
     builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
   };
@@ -42,7 +44,10 @@ pub fn client_config(m: &TlsMaterial) -> Result<ClientConfig, ConfigError> {
   let config = match identity {
     Some((chain, key)) => builder
       .with_client_auth_cert(chain, key)
-      .map_err(|e| ConfigError::new("ERR_TLS_INVALID_KEY", format!("client certificate and key do not match or are unsupported: {e}")))?,
+      .map_err(|e| match e {
+        rustls::Error::InvalidCertificate(_) => ConfigError::new("ERR_TLS_INVALID_CERT", format!("cert: unusable client certificate: {e}")),
+        _ => ConfigError::new("ERR_TLS_INVALID_KEY", format!("client certificate and key do not match or are unsupported: {e}")),
+      })?,
     None => builder.with_no_client_auth(),
   };
   Ok(config)
@@ -70,8 +75,11 @@ type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 fn client_identity(m: &TlsMaterial) -> Result<Option<Identity>, ConfigError> {
   if let Some(pfx) = &m.pfx {
     let pass = m.passphrase.as_deref().unwrap_or("");
-    let store = p12_keystore::KeyStore::from_pkcs12(pfx, pass, p12_keystore::Pkcs12ImportPolicy::Relaxed)
-      .map_err(|e| ConfigError::new("ERR_TLS_INVALID_PFX", format!("pfx: cannot read PKCS#12 (wrong passphrase or not PKCS#12): {e}")))?;
+    let store = p12_keystore::KeyStore::from_pkcs12(pfx, pass, p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| match e {
+      // The MAC over the archive is keyed by the passphrase: a mismatch means a wrong one.
+      p12_keystore::error::Error::MacError(_) => ConfigError::new("ERR_TLS_BAD_PASSPHRASE", "pfx: wrong passphrase (MAC check failed)"),
+      e => ConfigError::new("ERR_TLS_INVALID_PFX", format!("pfx: cannot read PKCS#12: {e}")),
+    })?;
     let (_, chain) = store
       .private_key_chain()
       .ok_or_else(|| ConfigError::new("ERR_TLS_INVALID_PFX", "pfx: no private key in the PKCS#12 file"))?;

@@ -47,7 +47,7 @@ pub struct Response {
 pub struct Transport {
   client: reqwest::Client,
   pub hosts: Vec<Host>,
-  extra_headers: HeaderMap,
+  default_headers: HeaderMap,
 }
 
 impl Transport {
@@ -59,11 +59,19 @@ impl Transport {
       .map(|h| parse_host(h, global_auth.as_ref()))
       .collect::<Result<Vec<_>, _>>()?;
 
-    let mut extra_headers = HeaderMap::new();
+    // The headers every request carries: node-etcd's `accept`, then the caller's `headers`
+    // option, which replaces a default of the same name (as `request` did).
+    let mut default_headers = HeaderMap::new();
+    default_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let mut replaced = Vec::new();
     for (name, value) in &opts.headers {
       let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::new("ERR_INVALID_HEADER", format!("headers: invalid header name {name:?}")))?;
       let v = HeaderValue::from_str(value).map_err(|_| ConfigError::new("ERR_INVALID_HEADER", format!("headers: invalid value for header {name:?}")))?;
-      extra_headers.append(n, v);
+      if !replaced.contains(&n) {
+        default_headers.remove(&n);
+        replaced.push(n.clone());
+      }
+      default_headers.append(n, v);
     }
 
     let mut builder = reqwest::Client::builder()
@@ -86,7 +94,7 @@ impl Transport {
       }
     };
     let client = builder.build().map_err(|e| ConfigError::new("ERR_CLIENT_INIT", e.to_string()))?;
-    Ok(Self { client, hosts, extra_headers })
+    Ok(Self { client, hosts, default_headers })
   }
 
   /// Sends one request to host `index`, following redirects; any status is a response.
@@ -105,17 +113,14 @@ impl Transport {
     let mut auth = host.auth.clone();
     let mut hops = 0;
     loop {
-      let mut req = self.client.request(method.clone(), url.as_str()).header(ACCEPT, "application/json");
-      for (name, value) in &self.extra_headers {
-        req = req.header(name, value);
-      }
+      let mut req = self.client.request(method.clone(), url.as_str()).headers(self.default_headers.clone());
       if let Some(a) = &auth {
         req = req.header(AUTHORIZATION, a);
       }
       req = match &body {
         Some(b) => req.header(CONTENT_TYPE, FORM).body(b.clone()),
-        // node-etcd sends an explicit zero length on writes without a value.
-        None if method != Method::GET && method != Method::HEAD => req.header(CONTENT_LENGTH, "0"),
+        // node-etcd sends an explicit zero length on every method but GET when there is no value.
+        None if method != Method::GET => req.header(CONTENT_LENGTH, "0"),
         None => req,
       };
       let resp = req.send().await.map_err(|e| classify(&e))?;
