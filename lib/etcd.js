@@ -172,7 +172,14 @@ class Etcd {
     const serverList = servers !== null ? servers : order.map((i) => this.hosts[i])
     const fastRetry = process.env.RUNNING_UNIT_TESTS === 'true'
 
+    const signal = options.signal
+    if (signal !== undefined && signal !== null && (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+      throw invalidArg('The "signal" option must be an AbortSignal', 'ERR_INVALID_ARG_TYPE')
+    }
+
     if (options.synchronous === true) {
+      // A sync call cannot be interrupted, but an already aborted signal means: do not send it.
+      if (signal && signal.aborted) return { err: new AbortError(undefined, { cause: signal.reason }), body: undefined, headers: undefined }
       let raw
       try {
         raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout)
@@ -185,16 +192,10 @@ class Etcd {
     }
 
     const token = callback === undefined ? new PromiseToken(serverList, maxRetries) : new CancellationToken(serverList, maxRetries)
-    const signal = options.signal
-    if (signal !== undefined && signal !== null) {
-      if (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-        throw invalidArg('The "signal" option must be an AbortSignal', 'ERR_INVALID_ARG_TYPE')
-      }
-      if (signal.aborted) {
-        token._abortReason = new AbortError(undefined, { cause: signal.reason })
-        token.abort()
-        return token
-      }
+    if (signal && signal.aborted) {
+      token._abortReason = new AbortError(undefined, { cause: signal.reason })
+      token.abort()
+      return token
     }
     const cancel = new CancelToken()
     token._cancel = () => cancel.cancel()

@@ -77,6 +77,8 @@ fn header_u64(headers: &[String], name: &str) -> Option<u64> {
 
 enum Poll {
   Answer(Response),
+  /// Registered, then the client's read timeout passed with no event: like an empty answer.
+  Quiet(Vec<String>),
   AllFailed(Vec<Attempt>),
   Stopped,
 }
@@ -95,6 +97,10 @@ pub async fn run(transport: Arc<Transport>, spec: WatchSpec, cancel: Cancellatio
         WatchEvent { errors: Some(errors.into_iter().map(raw_attempt).collect()), ..ev }
       }
       Poll::Answer(r) => classify(r, &mut next, retry_attempts),
+      Poll::Quiet(headers) => {
+        let ev = event("timeout", None, None, next, retry_attempts);
+        WatchEvent { headers: Some(headers), ..ev }
+      }
     };
     let backs_off = event.kind == "reconnect" || event.kind == "unexpected";
     if !backs_off {
@@ -133,7 +139,8 @@ async fn poll(transport: &Transport, spec: &WatchSpec, next: &mut Option<u64>, c
           // etcd flushes the headers when the watch is registered: its X-Etcd-Index says that
           // history up to there held no matching event, so a poll that dies later can resume
           // after it without a gap.
-          let registered_at = if head.status().as_u16() == 200 { header_u64(&flat_headers(&head), "x-etcd-index") } else { None };
+          let head_headers = flat_headers(&head);
+          let registered_at = if head.status().as_u16() == 200 { header_u64(&head_headers, "x-etcd-index") } else { None };
           let read = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Poll::Stopped,
@@ -145,6 +152,9 @@ async fn poll(transport: &Transport, spec: &WatchSpec, next: &mut Option<u64>, c
             Err(e) => {
               if let Some(at) = registered_at {
                 *next = Some(next.map_or(at + 1, |n| n.max(at + 1)));
+                if e.code == "ESOCKETTIMEDOUT" {
+                  return Poll::Quiet(head_headers);
+                }
               }
               Failure::Transport(e)
             }
