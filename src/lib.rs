@@ -8,7 +8,7 @@ mod tls;
 mod transport;
 mod v2;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -122,6 +122,16 @@ impl Drop for WatchHandle {
 #[napi]
 pub struct NativeClient {
   transport: Arc<Transport>,
+  /// Sync calls run on the JS thread itself: a current-thread runtime with its own connection
+  /// pool, created on the first sync call. Driving the shared runtime from the JS thread would
+  /// cost two thread hand-offs per call (about half of a call's latency on small VMs).
+  sync: OnceLock<SyncEngine>,
+  options: TransportOptions,
+}
+
+struct SyncEngine {
+  runtime: tokio::runtime::Runtime,
+  transport: Transport,
 }
 
 #[napi]
@@ -154,8 +164,9 @@ impl NativeClient {
       reject_unauthorized: options.reject_unauthorized.unwrap_or(true),
     };
     let auth = options.username.map(|u| (u, options.password.unwrap_or_default()));
-    let transport = Transport::new(TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers })?;
-    Ok(Self { transport: Arc::new(transport) })
+    let options = TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers };
+    let transport = Transport::new(options.clone())?;
+    Ok(Self { transport: Arc::new(transport), sync: OnceLock::new(), options })
   }
 
   /// Starts the v2 watch loop on `path` (a `/v2/keys/…` path) with the caller's options as
@@ -210,16 +221,37 @@ impl NativeClient {
     fast_retry: bool,
     deadline_ms: f64,
   ) -> Result<RawResult> {
-    let transport = self.transport.clone();
     let method = parse_method(&method)?;
-    let order = host_order(&transport, order);
+    let engine = match self.sync.get() {
+      Some(e) => e,
+      None => {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+          .enable_all()
+          .build()
+          .map_err(|e| ConfigError::new("ERR_CLIENT_INIT", format!("cannot start the sync runtime: {e}")))?;
+        // reqwest spawns its connection tasks where it is built and used: inside this runtime.
+        let transport = runtime.block_on(async { Transport::new(self.options.clone()) })?;
+        let _ = self.sync.set(SyncEngine { runtime, transport });
+        self.sync.get().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?
+      }
+    };
+    let order = host_order(&engine.transport, order);
     let deadline = Duration::from_secs_f64(if deadline_ms.is_finite() && deadline_ms > 0.0 { deadline_ms / 1000.0 } else { 60.0 });
     let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
     let cancel = CancellationToken::new();
-    let outcome = block_on(async { tokio::time::timeout(deadline, cluster::execute(&transport, &call, &cancel)).await });
+    let outcome = engine.runtime.block_on(async { tokio::time::timeout(deadline, cluster::execute(&engine.transport, &call, &cancel)).await });
     Ok(match outcome {
       Ok(o) => to_raw(o, false),
-      Err(_) => to_raw(Outcome::Cancelled, true),
+      Err(_) => {
+        // The abandoned request's connection task only runs while this runtime is driven: let it
+        // see the cancellation and close the socket now rather than at the next sync call.
+        engine.runtime.block_on(async {
+          for _ in 0..4 {
+            tokio::task::yield_now().await;
+          }
+        });
+        to_raw(Outcome::Cancelled, true)
+      }
     })
   }
 }
@@ -261,4 +293,14 @@ pub(crate) fn raw_attempt(a: Attempt) -> RawAttemptError {
     Failure::Status(r) => (None, None, None, Some(r.status as u32), Some(r.headers), Some(r.body)),
   };
   RawAttemptError { server: a.server, code, message, syscall, status, headers, body, timestamp: a.timestamp_ms }
+}
+
+/// One tokio worker: a request future and hyper's connection task then run on the same thread,
+/// which saves a cross-thread wake-up per call (costly on small VMs).
+#[napi_derive::module_init]
+fn init() {
+  let workers: usize = std::env::var("ETCD_NAPI_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+  if let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+  }
 }

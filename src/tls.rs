@@ -11,7 +11,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, Privat
 
 use crate::error::ConfigError;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct TlsMaterial {
   /// PEM (or DER) CA certificates; when given they replace the default roots, as in Node.
   pub ca: Vec<Vec<u8>>,

@@ -15,6 +15,7 @@ use crate::tls::{client_config, TlsMaterial};
 const MAX_REDIRECTS: usize = 10;
 const FORM: &str = "application/x-www-form-urlencoded";
 
+#[derive(Clone)]
 pub struct TransportOptions {
   pub hosts: Vec<String>,
   pub timeout: Option<Duration>,
@@ -24,6 +25,7 @@ pub struct TransportOptions {
   pub headers: Vec<(String, String)>,
 }
 
+#[derive(Clone)]
 pub enum ProxyMode {
   /// HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment, as node-etcd did.
   Environment,
