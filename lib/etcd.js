@@ -2,7 +2,7 @@
 // The node-etcd 7 `Etcd` class: argument conventions, query strings, tokens, callback shapes and
 // error objects live here; connections, failover, retries and cancellation live in the native
 // core. Each call crosses into Rust once and comes back once.
-const { NativeClient, CancelToken } = require('./native')
+const native = require('./native')
 const { buildQuery, keyPath, keyString, formBody, describe, wellFormed } = require('./encode')
 const { normalizeHosts } = require('./hosts')
 const { CancellationToken, PromiseToken } = require('./token')
@@ -27,7 +27,7 @@ class Etcd {
     this.watcher = this.watcher.bind(this)
     let client
     try {
-      client = new NativeClient(nativeOptions(this.hosts, opts))
+      client = native.createClient(nativeOptions(this.hosts, opts))
     } catch (err) {
       throw fromNative(err)
     }
@@ -197,9 +197,24 @@ class Etcd {
       token.abort()
       return token
     }
-    const cancel = new CancelToken()
-    token._cancel = () => cancel.cancel()
     let onAbort = null
+    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, (raw) => {
+      if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+      if (token.aborted || raw.cancelled) return
+      const r = interpret(raw)
+      token.errors = r.errors
+      token.retries = r.retries
+      if (callback === undefined) {
+        if (r.err === null) token._fulfill(r.body, r.headers)
+        else token._fail(r.err, r.headers)
+      } else {
+        invoke(callback, r)
+      }
+    })
+    token._cancel = () => {
+      if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+      native.cancel(this._native, id)
+    }
     if (signal) {
       onAbort = () => {
         token._abortReason = new AbortError(undefined, { cause: signal.reason })
@@ -207,29 +222,6 @@ class Etcd {
       }
       signal.addEventListener('abort', onAbort, { once: true })
     }
-    this._native.request(method, target, body, maxRetries, order, fastRetry, cancel).then(
-      (raw) => {
-        if (onAbort !== null) signal.removeEventListener('abort', onAbort)
-        if (token.aborted || raw.cancelled) return
-        const r = interpret(raw)
-        token.errors = r.errors
-        token.retries = r.retries
-        if (callback === undefined) {
-          if (r.err === null) token._fulfill(r.body, r.headers)
-          else token._fail(r.err, r.headers)
-        } else {
-          invoke(callback, r)
-        }
-      },
-      (err) => {
-        // The native call only rejects on a broken invariant; report it like any failure.
-        if (onAbort !== null) signal.removeEventListener('abort', onAbort)
-        if (token.aborted) return
-        const e = fromNative(err)
-        if (callback === undefined) token._fail(e)
-        else invoke(callback, { err: e, body: undefined, headers: undefined })
-      },
-    )
     return token
   }
 }

@@ -1,3 +1,50 @@
 'use strict'
-// The generated napi-rs loader (built by `npm install` / `npm run build`).
-module.exports = require('../binding.js')
+// The generated napi-rs loader (built by `npm install` / `npm run build`), and the completion
+// side of async calls: every client's finished calls arrive at one dispatcher by call id.
+const binding = require('../binding.js')
+
+/** Calls in flight: id -> function receiving the native result. */
+const pending = new Map()
+let lastId = 0
+
+// Pending calls keep the process alive the way open sockets do; an idle client does not. The
+// native completion channels are weak, so this one timer is ref'd exactly while calls are pending.
+const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+keepAlive.unref()
+
+function onComplete(id, result) {
+  const done = pending.get(id)
+  if (done === undefined) return // cancelled meanwhile
+  pending.delete(id)
+  if (pending.size === 0) keepAlive.unref()
+  done(result)
+}
+
+/** A native client whose async results go to `onComplete` (it references no client). */
+function createClient(options) {
+  return new binding.NativeClient(options, onComplete)
+}
+
+/** Starts a call; `done(result)` runs once unless the call is cancelled first. Returns its id. */
+function submit(client, method, target, body, maxRetries, order, fastRetry, done) {
+  const id = (lastId = (lastId + 1) >>> 0)
+  if (pending.size === 0) keepAlive.ref()
+  pending.set(id, done)
+  try {
+    client.submit(id, method, target, body, maxRetries, order, fastRetry)
+  } catch (err) {
+    pending.delete(id)
+    if (pending.size === 0) keepAlive.unref()
+    throw err
+  }
+  return id
+}
+
+/** Cancels a pending call: no result is delivered and the native request is dropped. */
+function cancel(client, id) {
+  if (!pending.delete(id)) return
+  if (pending.size === 0) keepAlive.unref()
+  client.cancel(id)
+}
+
+module.exports = { binding, createClient, submit, cancel }

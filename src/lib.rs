@@ -8,11 +8,13 @@ mod tls;
 mod transport;
 mod v2;
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
@@ -78,26 +80,6 @@ pub struct RawAttemptError {
   pub timestamp: f64,
 }
 
-/// Cancels one in-flight call: the socket is dropped and no retry continues.
-#[napi]
-pub struct CancelToken {
-  inner: CancellationToken,
-}
-
-#[napi]
-impl CancelToken {
-  #[napi(constructor)]
-  #[allow(clippy::new_without_default)]
-  pub fn new() -> Self {
-    Self { inner: CancellationToken::new() }
-  }
-
-  #[napi]
-  pub fn cancel(&self) {
-    self.inner.cancel();
-  }
-}
-
 /// A running watch loop; `stop()` (or garbage collection) ends it.
 #[napi]
 pub struct WatchHandle {
@@ -122,11 +104,67 @@ impl Drop for WatchHandle {
 #[napi]
 pub struct NativeClient {
   transport: Arc<Transport>,
+  /// Where finished async calls go: one threadsafe function per client, weak (the facade keeps
+  /// the process alive while calls are pending), shared by all its calls.
+  completions: Arc<CompletionSink>,
+  /// Cancellation handles of the calls in flight, by call id.
+  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
   /// Sync calls run on the JS thread itself: a current-thread runtime with its own connection
   /// pool, created on the first sync call. Driving the shared runtime from the JS thread would
   /// cost two thread hand-offs per call (about half of a call's latency on small VMs).
   sync: OnceLock<SyncEngine>,
   options: TransportOptions,
+}
+
+type CompletionSink = ThreadsafeFunction<Completion, (), FnArgs<(u32, RawResult)>, napi::Status, false, true>;
+
+struct Completion {
+  id: u32,
+  result: RawResult,
+}
+
+/// Delivers a call's result exactly once, also if the task unwinds before it finishes (then as
+/// a failed call), so a pending JS call can never hang.
+struct CompletionGuard {
+  id: u32,
+  sink: Arc<CompletionSink>,
+  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
+  sent: bool,
+}
+
+impl CompletionGuard {
+  fn deliver(mut self, result: RawResult) {
+    self.send(result);
+  }
+
+  fn send(&mut self, result: RawResult) {
+    self.sent = true;
+    lock(&self.in_flight).remove(&self.id);
+    let _ = self.sink.call(Completion { id: self.id, result }, ThreadsafeFunctionCallMode::NonBlocking);
+  }
+}
+
+impl Drop for CompletionGuard {
+  fn drop(&mut self) {
+    if !self.sent {
+      let failure = RawAttemptError {
+        server: String::new(),
+        code: Some("ERR_INTERNAL".to_string()),
+        message: Some("the request task ended unexpectedly".to_string()),
+        syscall: None,
+        status: None,
+        headers: None,
+        body: None,
+        timestamp: cluster::now_ms(),
+      };
+      self.send(RawResult { status: 0, cancelled: false, timed_out: false, headers: Vec::new(), body: String::new(), errors: vec![failure], retries: 0 });
+    }
+  }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+  // A poisoned map is still a valid map: keep going rather than panic.
+  m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct SyncEngine {
@@ -136,8 +174,14 @@ struct SyncEngine {
 
 #[napi]
 impl NativeClient {
-  #[napi(constructor)]
-  pub fn new(options: ClientOptions) -> Result<Self> {
+  /// `onComplete(id, result)` receives every finished `submit`.
+  #[napi(constructor, ts_args_type = "options: ClientOptions, onComplete: (id: number, result: RawResult) => void")]
+  pub fn new(options: ClientOptions, on_complete: Function<FnArgs<(u32, RawResult)>, ()>) -> Result<Self> {
+    let completions: CompletionSink = on_complete
+      .build_threadsafe_function::<Completion>()
+      .callee_handled::<false>()
+      .weak::<true>()
+      .build_callback(|ctx: ThreadsafeCallContext<Completion>| Ok(FnArgs::from((ctx.value.id, ctx.value.result))))?;
     let proxy = match (options.no_proxy, options.proxy) {
       (Some(true), _) => ProxyMode::Disabled,
       (_, Some(url)) => ProxyMode::Fixed(url),
@@ -166,7 +210,13 @@ impl NativeClient {
     let auth = options.username.map(|u| (u, options.password.unwrap_or_default()));
     let options = TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers };
     let transport = Transport::new(options.clone())?;
-    Ok(Self { transport: Arc::new(transport), sync: OnceLock::new(), options })
+    Ok(Self {
+      transport: Arc::new(transport),
+      completions: Arc::new(completions),
+      in_flight: Arc::new(Mutex::new(HashMap::new())),
+      sync: OnceLock::new(),
+      options,
+    })
   }
 
   /// Starts the v2 watch loop on `path` (a `/v2/keys/…` path) with the caller's options as
@@ -186,26 +236,31 @@ impl NativeClient {
     Ok(WatchHandle { cancel })
   }
 
-  /// One etcd call with failover and retries. `order` lists host indexes (the facade's
-  /// per-call shuffle); absent means the configured order.
+  /// Starts one etcd call with failover and retries; its result goes to `onComplete(id, …)`.
+  /// `order` lists host indexes (the facade's per-call shuffle); absent means the configured order.
   #[napi]
   #[allow(clippy::too_many_arguments)]
-  pub async fn request(
-    &self,
-    method: String,
-    path: String,
-    body: Option<String>,
-    max_retries: u32,
-    order: Option<Vec<u32>>,
-    fast_retry: bool,
-    token: Option<&CancelToken>,
-  ) -> Result<RawResult> {
-    let cancel = token.map(|t| t.inner.clone()).unwrap_or_default();
-    let transport = self.transport.clone();
+  pub fn submit(&self, id: u32, method: String, path: String, body: Option<String>, max_retries: u32, order: Option<Vec<u32>>, fast_retry: bool) -> Result<()> {
     let method = parse_method(&method)?;
-    let order = host_order(&transport, order);
-    let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
-    Ok(to_raw(cluster::execute(&transport, &call, &cancel).await, false))
+    let cancel = CancellationToken::new();
+    lock(&self.in_flight).insert(id, cancel.clone());
+    let guard = CompletionGuard { id, sink: self.completions.clone(), in_flight: self.in_flight.clone(), sent: false };
+    let transport = self.transport.clone();
+    napi::bindgen_prelude::spawn(async move {
+      let order = host_order(&transport, order);
+      let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
+      let outcome = cluster::execute(&transport, &call, &cancel).await;
+      guard.deliver(to_raw(outcome, false));
+    });
+    Ok(())
+  }
+
+  /// Cancels call `id`: its socket is dropped and no retry continues. Unknown ids are ignored.
+  #[napi]
+  pub fn cancel(&self, id: u32) {
+    if let Some(token) = lock(&self.in_flight).remove(&id) {
+      token.cancel();
+    }
   }
 
   /// The same call, blocking the JS thread until it ends or `deadlineMs` passes.

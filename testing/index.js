@@ -32,6 +32,31 @@ const STDERR_KEEP = 16 * 1024 // chars of each member's stderr kept for error me
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// Linux only: true once every thread of `pid` is in state T (stopped); elsewhere resolves at once.
+async function waitAllThreadsStopped (pid, timeoutMs) {
+  const dir = `/proc/${pid}/task`
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    let tids
+    try {
+      tids = fs.readdirSync(dir)
+    } catch {
+      return
+    }
+    const stopped = tids.every((tid) => {
+      try {
+        const stat = fs.readFileSync(`${dir}/${tid}/stat`, 'utf8')
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+        return state === 'T' || state === 't'
+      } catch {
+        return true // the thread is gone
+      }
+    })
+    if (stopped || Date.now() > deadline) return
+    await sleep(2)
+  }
+}
+
 function notFound (message) {
   return Object.assign(new Error(message), { code: 'ETCD_NOT_FOUND' })
 }
@@ -498,10 +523,13 @@ class Cluster {
     if (!(await this.waitExit(i, 10000))) throw memberError(this.members[i], `did not exit after ${signal}`)
   }
 
-  pause (i) {
+  async pause (i) {
     this.checkRunning(i)
     this.signal(i, 'SIGSTOP')
     this.members[i].paused = true
+    // SIGSTOP takes effect thread by thread; wait until every thread of etcd has stopped so the
+    // caller can rely on the member being frozen.
+    await waitAllThreadsStopped(this.members[i].pid, 2000)
   }
 
   resume (i) {
