@@ -13,6 +13,8 @@ declare class Etcd {
   /** The normalised host list. */
   hosts: string[]
   getHosts(): string[]
+  /** Stops this client's watchers, aborts its pending calls, closes its connections; later calls throw ERR_CLIENT_CLOSED. */
+  close(): void
 
   set(key: Etcd.Key, value: Etcd.Value, options: Etcd.SyncCallOptions): Etcd.SyncResult<Etcd.Response>
   set(key: Etcd.Key, value: Etcd.Value, callback: Etcd.Callback<Etcd.Response>): Etcd.CancellationToken

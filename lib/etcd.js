@@ -35,11 +35,29 @@ class Etcd {
       _native: { value: client },
       _maxRetries: { value: opts.maxRetries === undefined ? DEFAULT_MAX_RETRIES : retryCount(opts.maxRetries) },
       _syncTimeout: { value: positiveMs(opts.syncTimeout, 'syncTimeout', DEFAULT_SYNC_TIMEOUT) },
+      _watchers: { value: new Set() },
+      _pending: { value: new Set() },
+      _closed: { value: false, writable: true },
     })
   }
 
   getHosts() {
     return this.hosts.slice()
+  }
+
+  /**
+   * Ends everything this client owns: its watchers stop, pending calls are aborted (no callback;
+   * awaited calls reject with AbortError), its connections close. Later calls throw
+   * ERR_CLIENT_CLOSED. Not in node-etcd, which had no way to release a client.
+   */
+  close() {
+    if (this._closed) return
+    this._closed = true
+    for (const w of this._watchers) if (!w.stopped) w.stop()
+    this._watchers.clear()
+    for (const token of this._pending) token.abort()
+    this._pending.clear()
+    this._native.close()
   }
 
   // --- keys -------------------------------------------------------------------------------------
@@ -105,7 +123,11 @@ class Etcd {
 
   /** A long-lived watch as an EventEmitter (and async iterable); see lib/watcher.js. */
   watcher(key, index = null, options = {}) {
-    return new Watcher(this, key, index, options)
+    this._assertOpen()
+    const w = new Watcher(this, key, index, options)
+    this._watchers.add(w)
+    w.once('stop', () => this._watchers.delete(w))
+    return w
   }
 
   // --- cluster information ----------------------------------------------------------------------
@@ -160,7 +182,16 @@ class Etcd {
     return this._call('GET', path, options, null, null, callback, true)
   }
 
+  _assertOpen() {
+    if (this._closed) {
+      const err = new Error('This etcd client was closed')
+      err.code = 'ERR_CLIENT_CLOSED'
+      throw err
+    }
+  }
+
   _call(method, path, options, extra, body, callback, noQuery = false) {
+    this._assertOpen()
     if (callback !== undefined && typeof callback !== 'function') {
       throw invalidArg(`The "callback" argument must be a function, got ${describe(callback)}`, 'ERR_INVALID_ARG_TYPE')
     }
@@ -200,6 +231,7 @@ class Etcd {
     let onAbort = null
     const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, (raw) => {
       if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+      this._pending.delete(token)
       if (token.aborted || raw.cancelled) return
       const r = interpret(raw)
       token.errors = r.errors
@@ -211,8 +243,10 @@ class Etcd {
         invoke(callback, r)
       }
     })
+    this._pending.add(token)
     token._cancel = () => {
       if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+      this._pending.delete(token)
       native.cancel(this._native, id)
     }
     if (signal) {
@@ -226,6 +260,7 @@ class Etcd {
   }
 }
 
+if (typeof Symbol.dispose === 'symbol') Etcd.prototype[Symbol.dispose] = Etcd.prototype.close
 Etcd.prototype.post = Etcd.prototype.create
 Etcd.prototype.delete = Etcd.prototype.del
 Etcd.prototype.testAndSet = Etcd.prototype.compareAndSwap

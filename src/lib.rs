@@ -9,7 +9,7 @@ mod transport;
 mod v2;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -103,7 +103,8 @@ impl Drop for WatchHandle {
 /// One etcd client: one connection pool, one host list.
 #[napi]
 pub struct NativeClient {
-  transport: Arc<Transport>,
+  /// None once the client is closed.
+  transport: RwLock<Option<Arc<Transport>>>,
   /// Where finished async calls go: one threadsafe function per client, weak (the facade keeps
   /// the process alive while calls are pending), shared by all its calls.
   completions: Arc<CompletionSink>,
@@ -112,7 +113,7 @@ pub struct NativeClient {
   /// Sync calls run on the JS thread itself: a current-thread runtime with its own connection
   /// pool, created on the first sync call. Driving the shared runtime from the JS thread would
   /// cost two thread hand-offs per call (about half of a call's latency on small VMs).
-  sync: OnceLock<SyncEngine>,
+  sync: Mutex<Option<SyncEngine>>,
   options: TransportOptions,
 }
 
@@ -211,10 +212,10 @@ impl NativeClient {
     let options = TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers };
     let transport = Transport::new(options.clone())?;
     Ok(Self {
-      transport: Arc::new(transport),
+      transport: RwLock::new(Some(Arc::new(transport))),
       completions: Arc::new(completions),
       in_flight: Arc::new(Mutex::new(HashMap::new())),
-      sync: OnceLock::new(),
+      sync: Mutex::new(None),
       options,
     })
   }
@@ -232,7 +233,7 @@ impl NativeClient {
     };
     let cancel = CancellationToken::new();
     let spec = WatchSpec { path, query, index };
-    napi::bindgen_prelude::spawn(watch::run(self.transport.clone(), spec, cancel.clone(), sink));
+    napi::bindgen_prelude::spawn(watch::run(self.transport()?, spec, cancel.clone(), sink));
     Ok(WatchHandle { cancel })
   }
 
@@ -244,8 +245,8 @@ impl NativeClient {
     let method = parse_method(&method)?;
     let cancel = CancellationToken::new();
     lock(&self.in_flight).insert(id, cancel.clone());
+    let transport = self.transport()?;
     let guard = CompletionGuard { id, sink: self.completions.clone(), in_flight: self.in_flight.clone(), sent: false };
-    let transport = self.transport.clone();
     napi::bindgen_prelude::spawn(async move {
       let order = host_order(&transport, order);
       let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
@@ -253,6 +254,21 @@ impl NativeClient {
       guard.deliver(to_raw(outcome, false));
     });
     Ok(())
+  }
+
+  /// Ends everything the client owns: calls in flight are cancelled (they complete as cancelled),
+  /// pooled connections close, and later calls fail with `ERR_CLIENT_CLOSED`. Idempotent.
+  #[napi]
+  pub fn close(&self) {
+    for (_, token) in lock(&self.in_flight).drain() {
+      token.cancel();
+    }
+    self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
+    lock(&self.sync).take();
+  }
+
+  fn transport(&self) -> Result<Arc<Transport>> {
+    self.transport.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(closed_error)
   }
 
   /// Cancels call `id`: its socket is dropped and no retry continues. Unknown ids are ignored.
@@ -277,19 +293,20 @@ impl NativeClient {
     deadline_ms: f64,
   ) -> Result<RawResult> {
     let method = parse_method(&method)?;
-    let engine = match self.sync.get() {
-      Some(e) => e,
-      None => {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-          .enable_all()
-          .build()
-          .map_err(|e| ConfigError::new("ERR_CLIENT_INIT", format!("cannot start the sync runtime: {e}")))?;
-        // reqwest spawns its connection tasks where it is built and used: inside this runtime.
-        let transport = runtime.block_on(async { Transport::new(self.options.clone()) })?;
-        let _ = self.sync.set(SyncEngine { runtime, transport });
-        self.sync.get().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?
-      }
-    };
+    if self.transport.read().unwrap_or_else(|e| e.into_inner()).is_none() {
+      return Err(closed_error());
+    }
+    let mut slot = lock(&self.sync);
+    if slot.is_none() {
+      let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::new("ERR_CLIENT_INIT", format!("cannot start the sync runtime: {e}")))?;
+      // reqwest spawns its connection tasks where it is built and used: inside this runtime.
+      let transport = runtime.block_on(async { Transport::new(self.options.clone()) })?;
+      *slot = Some(SyncEngine { runtime, transport });
+    }
+    let engine = slot.as_ref().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?;
     let order = host_order(&engine.transport, order);
     let deadline = Duration::from_secs_f64(if deadline_ms.is_finite() && deadline_ms > 0.0 { deadline_ms / 1000.0 } else { 60.0 });
     let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
@@ -309,6 +326,10 @@ impl NativeClient {
       }
     })
   }
+}
+
+fn closed_error() -> napi::Error {
+  ConfigError::new("ERR_CLIENT_CLOSED", "this etcd client was closed").into()
 }
 
 fn parse_method(method: &str) -> Result<Method> {
