@@ -22,6 +22,8 @@ import { loadImplementations, makeNormalizer, normError, normHeaders, shapeOf } 
 
 const require = createRequire(import.meta.url);
 const { startEtcd } = require('../testing/index.js');
+// The server's version as the test rig reports it (`etcd --version`).
+let serverVersion;
 
 process.env.RUNNING_UNIT_TESTS = 'true'; // 1 ms between retry rounds (dead-host step)
 
@@ -137,7 +139,7 @@ const STEPS = [
   { name: 'empty prevValue -> 201', m: 'compareAndSwap', args: (c) => [c.k('k'), 'v', ''], check: etcdErr(201) },
   { name: 'bad ttl -> 202', m: 'set', args: (c) => [c.k('k'), 'v', { ttl: 'soon' }], check: etcdErr(202) },
   { name: 'bad boolean -> 209', m: 'get', args: (c) => [c.k('k'), { recursive: 'maybe' }], check: etcdErr(209) },
-  { name: 'version', m: 'version', args: () => [], noSync: true, check: (a) => { assert.equal(a.length, 3); assert.equal(a[1].etcdserver, '3.5.1'); } },
+  { name: 'version', m: 'version', args: () => [], noSync: true, check: (a) => { assert.equal(a.length, 3); assert.equal(a[1].etcdserver, serverVersion); } },
   { name: 'selfStats', m: 'selfStats', args: () => [], noSync: true, shape: true, check: (a) => { assert.equal(a.length, 3); assert.equal(a[1].state, 'StateLeader'); } },
   { name: 'leaderStats', m: 'leaderStats', args: () => [], noSync: true, check: (a) => { assert.equal(a.length, 3); assert.deepStrictEqual(a[1].followers, {}); } },
   { name: 'machines (a key lookup on etcd 3) -> 100', m: 'machines', args: () => [], noSync: true, check: etcdErr(100) },
@@ -334,8 +336,9 @@ function errorOf(raw) {
 
 // ---- the suite --------------------------------------------------------------------------------------------------
 
-test('differential: node-etcd vs etcd-napi against etcd 3.5.1', { timeout: 600_000 }, async (t) => {
+test('differential: node-etcd vs etcd-napi against a real etcd', { timeout: 600_000 }, async (t) => {
   const etcd = await startEtcd();
+  serverVersion = etcd.version; // 3.5.1 by default; 3.4.23 in the ETCD_BIN=… compatibility pass
   t.after(() => etcd.stop());
   const dead = await deadUrl();
   if (NAPI.missing) t.diagnostic(`etcd-napi skipped: ${NAPI.missing}`);

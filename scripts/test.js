@@ -34,4 +34,16 @@ const files = process.argv.slice(2).length
 console.log(`# node --test (${files.length} files)`)
 failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...files])
 
+// A second pass of the suites that talk to etcd about the v2 API, against Debian's etcd 3.4.23.
+const COMPAT_34 = ['keys', 'differential', 'watcher', 'auth', 'tls', 'sync'].map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
+if (process.argv.slice(2).length === 0 && process.env.SKIP_ETCD34 !== '1') {
+  const e34 = spawnSync(process.execPath, [path.join(root, 'scripts', 'etcd34.js')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  if (e34.status === 0) {
+    console.log(`# node --test against etcd 3.4.23 (${COMPAT_34.length} files): ${e34.stdout.trim()}`)
+    failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...COMPAT_34], { env: { ...process.env, ETCD_BIN: e34.stdout.trim() } })
+  } else {
+    console.log('# etcd 3.4.23 pass skipped (Debian package unavailable here)')
+  }
+}
+
 process.exit(failed ? 1 : 0)
