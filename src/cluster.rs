@@ -4,17 +4,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::TransportError;
-use crate::transport::{Response, Transport};
+use crate::transport::{Body, Response, Transport};
 
 pub struct Call<'a> {
   pub method: Method,
   pub path: &'a str,
-  pub body: Option<Bytes>,
+  pub body: Option<Body>,
   pub order: &'a [usize],
   pub max_retries: u32,
   /// `RUNNING_UNIT_TESTS=true`: node-etcd waits 1 ms between rounds.

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -22,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::{Attempt, Call, Failure, Outcome};
 use crate::error::ConfigError;
 use crate::tls::TlsMaterial;
-use crate::transport::{ProxyMode, Transport, TransportOptions};
+use crate::transport::{Body, ProxyMode, Transport, TransportOptions};
 use crate::v2::watch::{self, EventSink, WatchEvent, WatchSpec};
 
 /// Client settings, already normalised by the facade.
@@ -114,7 +113,8 @@ pub struct NativeClient {
   /// pool, created on the first sync call. Driving the shared runtime from the JS thread would
   /// cost two thread hand-offs per call (about half of a call's latency on small VMs).
   sync: Mutex<Option<SyncEngine>>,
-  options: TransportOptions,
+  /// What the sync engine is built from (kept current by `setHosts`).
+  options: Mutex<TransportOptions>,
 }
 
 type CompletionSink = ThreadsafeFunction<Completion, (), FnArgs<(u32, RawResult)>, napi::Status, false, true>;
@@ -216,7 +216,7 @@ impl NativeClient {
       completions: Arc::new(completions),
       in_flight: Arc::new(Mutex::new(HashMap::new())),
       sync: Mutex::new(None),
-      options,
+      options: Mutex::new(options),
     })
   }
 
@@ -241,7 +241,7 @@ impl NativeClient {
   /// `order` lists host indexes (the facade's per-call shuffle); absent means the configured order.
   #[napi]
   #[allow(clippy::too_many_arguments)]
-  pub fn submit(&self, id: u32, method: String, path: String, body: Option<String>, max_retries: u32, order: Option<Vec<u32>>, fast_retry: bool) -> Result<()> {
+  pub fn submit(&self, id: u32, method: String, path: String, body: Option<String>, max_retries: u32, order: Option<Vec<u32>>, fast_retry: bool, json: Option<bool>) -> Result<()> {
     let method = parse_method(&method)?;
     let cancel = CancellationToken::new();
     lock(&self.in_flight).insert(id, cancel.clone());
@@ -249,7 +249,7 @@ impl NativeClient {
     let guard = CompletionGuard { id, sink: self.completions.clone(), in_flight: self.in_flight.clone(), sent: false };
     napi::bindgen_prelude::spawn(async move {
       let order = host_order(&transport, order);
-      let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
+      let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry };
       let outcome = cluster::execute(&transport, &call, &cancel).await;
       guard.deliver(to_raw(outcome, false));
     });
@@ -265,6 +265,23 @@ impl NativeClient {
     }
     self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
     lock(&self.sync).take();
+  }
+
+  /// Replaces the host list (endpoint discovery); calls in flight finish on the old one.
+  #[napi]
+  pub fn set_hosts(&self, hosts: Vec<String>) -> Result<()> {
+    let mut slot = self.transport.write().unwrap_or_else(|e| e.into_inner());
+    let current = slot.as_ref().ok_or_else(closed_error)?;
+    let auth = lock(&self.options).auth.clone();
+    let next = current.with_hosts(&hosts, auth.as_ref())?;
+    *slot = Some(Arc::new(next));
+    drop(slot);
+    let mut sync = lock(&self.sync);
+    if let Some(engine) = sync.as_mut() {
+      engine.transport = engine.transport.with_hosts(&hosts, auth.as_ref())?;
+    }
+    lock(&self.options).hosts = hosts;
+    Ok(())
   }
 
   fn transport(&self) -> Result<Arc<Transport>> {
@@ -291,6 +308,7 @@ impl NativeClient {
     order: Option<Vec<u32>>,
     fast_retry: bool,
     deadline_ms: f64,
+    json: Option<bool>,
   ) -> Result<RawResult> {
     let method = parse_method(&method)?;
     if self.transport.read().unwrap_or_else(|e| e.into_inner()).is_none() {
@@ -303,13 +321,14 @@ impl NativeClient {
         .build()
         .map_err(|e| ConfigError::new("ERR_CLIENT_INIT", format!("cannot start the sync runtime: {e}")))?;
       // reqwest spawns its connection tasks where it is built and used: inside this runtime.
-      let transport = runtime.block_on(async { Transport::new(self.options.clone()) })?;
+      let options = lock(&self.options).clone();
+      let transport = runtime.block_on(async { Transport::new(options) })?;
       *slot = Some(SyncEngine { runtime, transport });
     }
     let engine = slot.as_ref().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?;
     let order = host_order(&engine.transport, order);
     let deadline = Duration::from_secs_f64(if deadline_ms.is_finite() && deadline_ms > 0.0 { deadline_ms / 1000.0 } else { 60.0 });
-    let call = Call { method, path: &path, body: body.map(Bytes::from), order: &order, max_retries, fast_retry };
+    let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry };
     let cancel = CancellationToken::new();
     let outcome = engine.runtime.block_on(async { tokio::time::timeout(deadline, cluster::execute(&engine.transport, &call, &cancel)).await });
     Ok(match outcome {

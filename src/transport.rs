@@ -13,7 +13,19 @@ use crate::tls::{client_config, TlsMaterial};
 
 /// node-etcd (through `request`) follows at most 10 redirects.
 const MAX_REDIRECTS: usize = 10;
-const FORM: &str = "application/x-www-form-urlencoded";
+/// A request body and its media type: v2 key writes are forms, the members and auth APIs take JSON.
+#[derive(Clone)]
+pub struct Body {
+  pub bytes: Bytes,
+  pub content_type: &'static str,
+}
+
+impl Body {
+  pub fn new(text: String, json: bool) -> Self {
+    let content_type = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+    Self { bytes: Bytes::from(text), content_type }
+  }
+}
 
 #[derive(Clone)]
 pub struct TransportOptions {
@@ -99,15 +111,22 @@ impl Transport {
     Ok(Self { client, hosts, default_headers })
   }
 
+  /// The same client (connection pool, TLS, headers) for another host list.
+  pub fn with_hosts(&self, hosts: &[String], auth: Option<&(String, String)>) -> Result<Self, ConfigError> {
+    let global_auth = auth.map(|(u, p)| basic(u, p)).transpose()?;
+    let hosts = hosts.iter().map(|h| parse_host(h, global_auth.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    Ok(Self { client: self.client.clone(), hosts, default_headers: self.default_headers.clone() })
+  }
+
   /// Sends one request to host `index`, following redirects; any status is a response.
-  pub async fn send(&self, index: usize, method: &Method, path: &str, body: Option<&Bytes>) -> Result<Response, TransportError> {
+  pub async fn send(&self, index: usize, method: &Method, path: &str, body: Option<&Body>) -> Result<Response, TransportError> {
     let head = self.send_head(index, method, path, body).await?;
     read_response(head).await
   }
 
   /// Like `send`, but returns as soon as the final response's headers arrive (a v2 watch
   /// flushes them at registration and the body only when an event happens).
-  pub async fn send_head(&self, index: usize, method: &Method, path: &str, body: Option<&Bytes>) -> Result<reqwest::Response, TransportError> {
+  pub async fn send_head(&self, index: usize, method: &Method, path: &str, body: Option<&Body>) -> Result<reqwest::Response, TransportError> {
     let host = &self.hosts[index];
     let mut url = format!("{}{}", host.base, path);
     let mut method = method.clone();
@@ -120,7 +139,7 @@ impl Transport {
         req = req.header(AUTHORIZATION, a);
       }
       req = match &body {
-        Some(b) => req.header(CONTENT_TYPE, FORM).body(b.clone()),
+        Some(b) => req.header(CONTENT_TYPE, b.content_type).body(b.bytes.clone()),
         // node-etcd sends an explicit zero length on every method but GET when there is no value.
         None if method != Method::GET => req.header(CONTENT_LENGTH, "0"),
         None => req,
