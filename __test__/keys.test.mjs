@@ -218,10 +218,26 @@ test('the caller options object is never mutated', async () => {
 })
 
 test('a path prefix on the host is prepended to every request', async () => {
-  // etcd only serves /v2 at the root, so a prefixed host reaches a 404 text page: proof the
-  // prefix was used. (node-etcd does the same.)
+  // etcd serves /v2 only at the root, so a prefixed host gets Go's plain 404 page: proof the prefix
+  // was used. node-etcd delivered that page as a success; etcd-napi says the v2 API is not there.
   const prefixed = new Etcd(`${server.endpoints[0]}/prefix`)
-  const [err, body] = await viaCallback((cb) => prefixed.get('x', cb))
-  assert.equal(err, null)
-  assert.match(body, /404 page not found/)
+  const args = await viaCallback((cb) => prefixed.get('x', cb))
+  assert.equal(args.length, 3)
+  assert.equal(args[0].code, 'ETCD_V2_UNAVAILABLE')
+  assert.match(args[0].message, /--enable-v2=true/)
+  assert.equal(args[1], '')
+})
+
+test('a server without the v2 API is reported as such, not as a bare 404', async (t) => {
+  const { startEtcd: start } = require('../testing/index.js')
+  const noV2 = await start({ v2: false })
+  t.after(() => noV2.stop())
+  const etcd = new Etcd(noV2.endpoints)
+  await assert.rejects(etcd.get('k'), (e) => e.code === 'ETCD_V2_UNAVAILABLE' && /v3 client/.test(e.message))
+  assert.equal(etcd.setSync('k', 'v').err.code, 'ETCD_V2_UNAVAILABLE')
+  await assert.rejects(etcd.selfStats(), { code: 'ETCD_V2_UNAVAILABLE' })
+  // /version is served either way
+  assert.equal(typeof (await etcd.version()).etcdserver, 'string')
+  // node-etcd's leader() hits an endpoint no etcd >= 2 has: kept as node-etcd delivered it
+  assert.match(await etcd.leader(), /404 page not found/)
 })

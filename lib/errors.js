@@ -51,6 +51,36 @@ class AbortError extends Error {
   }
 }
 
+function v2UnavailableError() {
+  const err = new Error(
+    'This etcd server does not serve the v2 API (it answered 404 for a /v2 path). etcd 3.4 and 3.5 serve it only ' +
+      'when started with --enable-v2=true; etcd 3.6 and later removed it: use the v3 client instead.',
+  )
+  err.code = 'ETCD_V2_UNAVAILABLE'
+  return err
+}
+
+/** A failed answer of the members or auth APIs (`{"message": …}` bodies, meaningful statuses). */
+function httpStatusError(status, body) {
+  const message = body !== null && typeof body === 'object' && typeof body.message === 'string' ? body.message : typeof body === 'string' && body.trim() ? body.trim() : `HTTP ${status}`
+  const err = new Error(message)
+  err.code = HTTP_STATUS_CODES[status] || 'ETCD_HTTP_ERROR'
+  err.status = status
+  err.body = body
+  return err
+}
+
+const HTTP_STATUS_CODES = {
+  400: 'ETCD_BAD_REQUEST',
+  401: 'ETCD_UNAUTHORIZED',
+  403: 'ETCD_FORBIDDEN',
+  404: 'ETCD_NOT_FOUND',
+  409: 'ETCD_CONFLICT',
+  410: 'ETCD_GONE',
+  412: 'ETCD_PRECONDITION_FAILED',
+  415: 'ETCD_UNSUPPORTED_MEDIA_TYPE',
+}
+
 function syncTimeoutError(ms) {
   const err = new Error(`Synchronous etcd call did not finish within ${ms} ms`)
   err.code = 'ETIMEDOUT'
@@ -72,4 +102,4 @@ function invalidArg(message, code = 'ERR_INVALID_ARG_VALUE') {
   return err
 }
 
-module.exports = { ETCD_ERROR_CODES, etcdError, allServersError, AbortError, syncTimeoutError, fromNative, invalidArg }
+module.exports = { ETCD_ERROR_CODES, etcdError, allServersError, AbortError, syncTimeoutError, v2UnavailableError, httpStatusError, fromNative, invalidArg }

@@ -11,6 +11,8 @@ const { interpret } = require('./response')
 const { Watcher } = require('./watcher')
 
 const DEFAULT_MAX_RETRIES = 3
+const NO_QUERY = Object.freeze({ noQuery: true })
+const LEGACY_INFO = Object.freeze({ noQuery: true, legacy: true })
 const DEFAULT_SYNC_TIMEOUT = 60000
 
 class Etcd {
@@ -38,7 +40,9 @@ class Etcd {
       _watchers: { value: new Set() },
       _pending: { value: new Set() },
       _closed: { value: false, writable: true },
+      _autoSync: { value: null, writable: true },
     })
+    if (opts.autoSyncInterval !== undefined && opts.autoSyncInterval !== null) this.autoSync(opts.autoSyncInterval)
   }
 
   getHosts() {
@@ -53,6 +57,7 @@ class Etcd {
   close() {
     if (this._closed) return
     this._closed = true
+    this.autoSync(0)
     for (const w of this._watchers) if (!w.stopped) w.stop()
     this._watchers.clear()
     for (const token of this._pending) token.abort()
@@ -137,7 +142,8 @@ class Etcd {
   }
 
   leader(options, callback) {
-    return this._info('/v2/leader', options, callback)
+    // etcd >= 2 has no /v2/leader: its plain 404 page arrives as a success, as in node-etcd.
+    return this._info('/v2/leader', options, callback, LEGACY_INFO)
   }
 
   leaderStats(options, callback) {
@@ -177,9 +183,9 @@ class Etcd {
   // --- internals --------------------------------------------------------------------------------
 
   /** node-etcd's info calls take only a callback; options (maxRetries, signal, synchronous) are also accepted. */
-  _info(path, options, callback) {
+  _info(path, options, callback, spec = NO_QUERY) {
     ;[options, callback] = shuffle(options, callback)
-    return this._call('GET', path, options, null, null, callback, true)
+    return this._call('GET', path, options, null, null, callback, spec)
   }
 
   _assertOpen() {
@@ -190,18 +196,39 @@ class Etcd {
     }
   }
 
-  _call(method, path, options, extra, body, callback, noQuery = false) {
+  /**
+   * One call in any convention. `spec` (rare paths only): `noQuery` (options are not sent),
+   * `json` (the body is JSON), `hostIndex` (this host only, no failover or retries), `legacy`
+   * (no v2-availability check), `transform(r)` (maps {err, body, headers, status} before delivery).
+   */
+  _call(method, path, options, extra, body, callback, spec = undefined) {
     this._assertOpen()
     if (callback !== undefined && typeof callback !== 'function') {
       throw invalidArg(`The "callback" argument must be a function, got ${describe(callback)}`, 'ERR_INVALID_ARG_TYPE')
     }
-    const query = noQuery ? '' : buildQuery(options, extra)
+    const query = spec !== undefined && spec.noQuery ? '' : buildQuery(options, extra)
     const target = query === '' ? path : path + '?' + query
-    const maxRetries = options.maxRetries === undefined ? this._maxRetries : retryCount(options.maxRetries)
-    const servers = this.hosts.length === 1 ? this.hosts.slice() : null
-    const order = servers === null ? shuffledIndexes(this.hosts.length) : null
-    const serverList = servers !== null ? servers : order.map((i) => this.hosts[i])
+    let maxRetries = options.maxRetries === undefined ? this._maxRetries : retryCount(options.maxRetries)
+    let order = null
+    let serverList
+    if (spec !== undefined && spec.hostIndex !== undefined) {
+      order = [spec.hostIndex]
+      serverList = [this.hosts[spec.hostIndex]]
+      maxRetries = 0
+    } else if (this.hosts.length === 1) {
+      serverList = this.hosts.slice()
+    } else {
+      order = shuffledIndexes(this.hosts.length)
+      serverList = order.map((i) => this.hosts[i])
+    }
     const fastRetry = process.env.RUNNING_UNIT_TESTS === 'true'
+    const json = spec !== undefined && spec.json === true
+    const v2Path = path.charCodeAt(1) === 118 && path.startsWith('/v2/') && !(spec !== undefined && spec.legacy)
+    const transform = spec !== undefined ? spec.transform : undefined
+    const deliver = (raw) => {
+      const r = interpret(raw, v2Path)
+      return transform === undefined || (r.status === 0 && r.err !== null) ? r : transform(r)
+    }
 
     const signal = options.signal
     if (signal !== undefined && signal !== null && (typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
@@ -213,12 +240,12 @@ class Etcd {
       if (signal && signal.aborted) return { err: new AbortError(undefined, { cause: signal.reason }), body: undefined, headers: undefined }
       let raw
       try {
-        raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout)
+        raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout, json)
       } catch (err) {
         return { err: fromNative(err), body: undefined, headers: undefined }
       }
       if (raw.timedOut) return { err: syncTimeoutError(this._syncTimeout), body: undefined, headers: undefined }
-      const r = interpret(raw)
+      const r = deliver(raw)
       return { err: r.err, body: r.body, headers: r.headers }
     }
 
@@ -229,11 +256,11 @@ class Etcd {
       return token
     }
     let onAbort = null
-    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, (raw) => {
+    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, json, (raw) => {
       if (onAbort !== null) signal.removeEventListener('abort', onAbort)
       this._pending.delete(token)
       if (token.aborted || raw.cancelled) return
-      const r = interpret(raw)
+      const r = deliver(raw)
       token.errors = r.errors
       token.retries = r.retries
       if (callback === undefined) {
@@ -259,6 +286,8 @@ class Etcd {
     return token
   }
 }
+
+require('./extras').install(Etcd)
 
 if (typeof Symbol.dispose === 'symbol') Etcd.prototype[Symbol.dispose] = Etcd.prototype.close
 Etcd.prototype.post = Etcd.prototype.create

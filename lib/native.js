@@ -26,12 +26,12 @@ function createClient(options) {
 }
 
 /** Starts a call; `done(result)` runs once unless the call is cancelled first. Returns its id. */
-function submit(client, method, target, body, maxRetries, order, fastRetry, done) {
+function submit(client, method, target, body, maxRetries, order, fastRetry, json, done) {
   const id = (lastId = (lastId + 1) >>> 0)
   if (pending.size === 0) keepAlive.ref()
   pending.set(id, done)
   try {
-    client.submit(id, method, target, body, maxRetries, order, fastRetry)
+    client.submit(id, method, target, body, maxRetries, order, fastRetry, json)
   } catch (err) {
     pending.delete(id)
     if (pending.size === 0) keepAlive.unref()

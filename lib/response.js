@@ -1,7 +1,7 @@
 'use strict'
 // Native results as node-etcd's observable values: parsed bodies, header objects, error objects
 // and the per-attempt error log. Shared by calls and the watcher.
-const { etcdError, allServersError } = require('./errors')
+const { etcdError, allServersError, v2UnavailableError } = require('./errors')
 
 function parseBody(text) {
   if (text === '') return undefined
@@ -21,17 +21,25 @@ function headerObject(flat) {
   return headers
 }
 
-/** One native result as node-etcd's (err, body, headers) plus the attempt log. */
-function interpret(raw) {
+/**
+ * One native result as node-etcd's (err, body, headers) plus the attempt log and the status.
+ * `v2Path`: the request was for etcd's v2 API, so Go's plain-text 404 means the server does not
+ * serve it (etcd >= 3.4 without --enable-v2, or 3.6+), which is reported as such.
+ */
+function interpret(raw, v2Path = false) {
   const errors = attemptErrors(raw.errors)
   const retries = raw.retries
-  if (raw.status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries }
+  const status = raw.status
+  if (status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries, status }
   const headers = headerObject(raw.headers)
   const body = parseBody(raw.body)
   if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {
-    return { err: etcdError(body), body: '', headers, errors, retries }
+    return { err: etcdError(body), body: '', headers, errors, retries, status }
   }
-  return { err: null, body, headers, errors, retries }
+  if (v2Path && status === 404 && typeof body === 'string' && body.startsWith('404 page not found')) {
+    return { err: v2UnavailableError(), body: '', headers, errors, retries, status }
+  }
+  return { err: null, body, headers, errors, retries, status }
 }
 
 function attemptErrors(list) {
