@@ -92,6 +92,62 @@ declare class Etcd {
   version(callback: Etcd.Callback<{ etcdserver: string; etcdcluster: string }>): Etcd.CancellationToken
   version(options?: Etcd.CallOptions): Etcd.PendingCall<{ etcdserver: string; etcdcluster: string }>
 
+  // --- beyond node-etcd (see README "the rest of the v2 API") ---
+  exists(key: Etcd.Key, callback: Etcd.Callback<boolean>): Etcd.CancellationToken
+  exists(key: Etcd.Key, options: Etcd.CallOptions | undefined | null, callback: Etcd.Callback<boolean>): Etcd.CancellationToken
+  exists(key: Etcd.Key, options?: Etcd.CallOptions | null): Etcd.PendingCall<boolean>
+  existsSync(key: Etcd.Key, options?: Etcd.CallOptions): Etcd.SyncResult<boolean>
+  insert(key: Etcd.Key, value: Etcd.Value, callback: Etcd.Callback<Etcd.Response>): Etcd.CancellationToken
+  insert(key: Etcd.Key, value: Etcd.Value, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Response>
+  insertSync(key: Etcd.Key, value: Etcd.Value, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
+  update(key: Etcd.Key, value: Etcd.Value, callback: Etcd.Callback<Etcd.Response>): Etcd.CancellationToken
+  update(key: Etcd.Key, value: Etcd.Value, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Response>
+  updateSync(key: Etcd.Key, value: Etcd.Value, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
+  insertDir(dir: Etcd.Key, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Response>
+  insertDirSync(dir: Etcd.Key, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
+  updateDir(dir: Etcd.Key, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Response>
+  updateDirSync(dir: Etcd.Key, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
+  refresh(key: Etcd.Key, ttl: number, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Response>
+  members(options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Member[]>
+  membersSync(options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Member[]>
+  addMember(peerURLs: string | string[], options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Member>
+  updateMember(id: string, peerURLs: string | string[], options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  removeMember(id: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  currentLeader(options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Member>
+  currentLeaderSync(options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Member>
+  storeStats(options?: Etcd.CallOptions | null): Etcd.PendingCall<Record<string, number>>
+  storeStatsSync(options?: Etcd.CallOptions): Etcd.SyncResult<Record<string, number>>
+  health(callback: (err: Error | null, results?: Etcd.EndpointHealth[]) => void): void
+  health(options?: Etcd.CallOptions): Promise<Etcd.EndpointHealth[]>
+  healthSync(options?: Etcd.CallOptions): Etcd.EndpointHealth[]
+  versions(callback: (err: Error | null, results?: Etcd.EndpointVersion[]) => void): void
+  versions(options?: Etcd.CallOptions): Promise<Etcd.EndpointVersion[]>
+  versionsSync(options?: Etcd.CallOptions): Etcd.EndpointVersion[]
+  authStatus(options?: Etcd.CallOptions | null): Etcd.PendingCall<{ enabled: boolean }>
+  authStatusSync(options?: Etcd.CallOptions): Etcd.SyncResult<{ enabled: boolean }>
+  enableAuth(options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  disableAuth(options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  users(options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User[]>
+  usersSync(options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.User[]>
+  getUser(name: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User>
+  createUser(name: string, password: string, roles?: string[] | null, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User>
+  changePassword(name: string, password: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User>
+  grantUserRoles(name: string, roles: string | string[], options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User>
+  revokeUserRoles(name: string, roles: string | string[], options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.User>
+  deleteUser(name: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  roles(options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Role[]>
+  rolesSync(options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Role[]>
+  getRole(name: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Role>
+  createRole(name: string, permissions: Etcd.KvPermissions, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Role>
+  grantRole(name: string, permissions: Etcd.KvPermissions, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Role>
+  revokeRole(name: string, permissions: Etcd.KvPermissions, options?: Etcd.CallOptions | null): Etcd.PendingCall<Etcd.Role>
+  deleteRole(name: string, options?: Etcd.CallOptions | null): Etcd.PendingCall<undefined>
+  watchUntil(key: Etcd.Key, predicate: (body: Etcd.Response, headers: Etcd.Headers) => unknown, options?: Etcd.CallOptions & { index?: number | null }): Promise<Etcd.Response>
+  sync(): Promise<string[]>
+  autoSync(intervalMs: number): void
+  clusterInfo(headers: Etcd.Headers | undefined): Etcd.ClusterInfo | undefined
+  static clusterInfo(headers: Etcd.Headers | undefined): Etcd.ClusterInfo | undefined
+
   setSync(key: Etcd.Key, value: Etcd.Value, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
   getSync(key: Etcd.Key, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
   delSync(key: Etcd.Key, options?: Etcd.CallOptions): Etcd.SyncResult<Etcd.Response>
@@ -263,6 +319,8 @@ declare namespace Etcd {
     maxRetries?: number
     /** Upper bound of a sync call in ms (default 60000). */
     syncTimeout?: number
+    /** Refresh the host list from the members API every this many ms. */
+    autoSyncInterval?: number
   }
 
   type WatcherAction = 'set' | 'update' | 'create' | 'delete' | 'expire' | 'compareAndSwap' | 'compareAndDelete'
@@ -317,6 +375,49 @@ declare namespace Etcd {
     unref(): this
     ref(): this
     [Symbol.asyncIterator](): AsyncIterator<Response>
+  }
+
+  interface Member {
+    id: string
+    name: string
+    peerURLs: string[]
+    clientURLs: string[]
+  }
+
+  interface EndpointHealth {
+    endpoint: string
+    health: boolean
+    reason?: string
+    error?: Error
+  }
+
+  interface EndpointVersion {
+    endpoint: string
+    server: string | undefined
+    cluster: string | undefined
+    error?: Error
+  }
+
+  interface KvPermissions {
+    read?: string | string[]
+    write?: string | string[]
+  }
+
+  interface Role {
+    role: string
+    permissions: { kv: { read: string[]; write: string[] } }
+  }
+
+  interface User {
+    user: string
+    roles?: Array<string | Role>
+  }
+
+  interface ClusterInfo {
+    etcdIndex: number | undefined
+    raftIndex: number | undefined
+    raftTerm: number | undefined
+    clusterId: string | undefined
   }
 
   /** Error codes by etcd error number. */

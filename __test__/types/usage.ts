@@ -47,6 +47,17 @@ async function main(): Promise<void> {
   }
   w.stop()
 
+  // the rest of the v2 API
+  const present: boolean = await etcd.exists('k')
+  const members: Etcd.Member[] = await etcd.members()
+  const health: Etcd.EndpointHealth[] = etcd.healthSync()
+  const info: Etcd.ClusterInfo | undefined = Etcd.clusterInfo(pending.headers)
+  await etcd.createRole('app', { read: '/app/*', write: ['/app/*'] })
+  const first: Etcd.Response = await etcd.watchUntil('k', (b) => b.node.value === 'x', { recursive: true })
+  void [present, members, health, info, first]
+  // @ts-expect-error permissions take read/write lists
+  etcd.createRole('app', ['/app/*'])
+
   // @ts-expect-error a value cannot be an object
   etcd.set('k', { a: 1 })
   // @ts-expect-error keys are strings or numbers
