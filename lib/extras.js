@@ -167,13 +167,14 @@ function install(Etcd) {
     ;[options, callback] = args(options, callback)
     return perEndpoint(this, '/health', options, callback, (endpoint, r) => {
       if (r.err !== null) {
-        // 503 with a body still says why the member is unhealthy.
-        const body = r.err.body
-        if (body && typeof body === 'object' && 'health' in body) return { endpoint, health: body.health === 'true' || body.health === true, reason: body.reason || undefined }
+        // An unhealthy member answers 503 with a body saying why; as a status >= 500 it arrives as
+        // the attempt's failure.
+        const attempt = Array.isArray(r.err.errors) ? r.err.errors[r.err.errors.length - 1] : undefined
+        const body = attempt && attempt.httpbody
+        if (body && typeof body === 'object' && 'health' in body) return healthEntry(endpoint, body)
         return { endpoint, health: false, error: r.err }
       }
-      const body = r.body || {}
-      return { endpoint, health: body.health === 'true' || body.health === true, reason: body.reason || undefined }
+      return healthEntry(endpoint, r.body || {})
     })
   }
 
@@ -399,6 +400,12 @@ const JSON_PLAIN = jsonSpec()
 const MEMBERS = jsonSpec((b) => (b && Array.isArray(b.members) ? b.members : []))
 const USERS = jsonSpec((b) => (b && Array.isArray(b.users) ? b.users : []))
 const ROLES = jsonSpec((b) => (b && Array.isArray(b.roles) ? b.roles : []))
+
+function healthEntry(endpoint, body) {
+  const entry = { endpoint, health: body.health === 'true' || body.health === true }
+  if (body.reason) entry.reason = body.reason
+  return entry
+}
 
 function userPath(name) {
   return `/v2/auth/users/${encodeURIComponent(requireString(name, 'name'))}`

@@ -33,7 +33,17 @@ class Watcher extends EventEmitter {
     const start = index === null ? null : startIndex(index)
     this._keepAlive = setInterval(noop, KEEP_ALIVE_MS)
     try {
-      this._handle = etcd._native.watch(path, query, start, (event) => this._dispatch(event))
+      this._handle = etcd._native.watch(path, query, start, (event) => {
+        // The native loop waits for this callback; nothing may escape it, or the loop would end
+        // silently while the keep-alive timer holds the process.
+        try {
+          this._dispatch(event)
+        } catch (err) {
+          process.nextTick(() => {
+            throw err
+          })
+        }
+      })
     } catch (err) {
       clearInterval(this._keepAlive)
       throw err
