@@ -92,8 +92,30 @@ function keyString(key, what = 'key') {
 
 /** `/v2/keys/<key>` with exactly one leading slash of the key removed (node-etcd's rule). */
 function keyPath(key) {
-  const k = keyString(key)
-  return '/v2/keys/' + encodeKeyPath(k.charCodeAt(0) === 47 ? k.slice(1) : k)
+  let k = keyString(key)
+  if (k.charCodeAt(0) === 47) k = k.slice(1)
+  if (DOT_SEGMENT.test(k)) k = resolveDots(k)
+  return '/v2/keys/' + encodeKeyPath(k)
+}
+
+// `.` and `..` segments are resolved inside the key space: a key can never address another
+// endpoint (`../members/x` is the key `members/x`, not /v2/members/x).
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/
+function resolveDots(k) {
+  const out = []
+  const segments = k.split('/')
+  segments.forEach((seg, i) => {
+    const last = i === segments.length - 1
+    if (seg === '..') {
+      if (out.length > 0) out.pop()
+      if (last) out.push('')
+    } else if (seg === '.') {
+      if (last) out.push('')
+    } else {
+      out.push(seg)
+    }
+  })
+  return out.join('/')
 }
 
 /** The form body for a value, or null when there is none. Buffers are sent as their bytes. */

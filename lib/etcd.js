@@ -12,6 +12,8 @@ const { Watcher } = require('./watcher')
 
 const DEFAULT_MAX_RETRIES = 3
 const NO_QUERY = Object.freeze({ noQuery: true })
+// hyper refuses request targets of 64 KiB and more.
+const MAX_TARGET = 65000
 const LEGACY_INFO = Object.freeze({ noQuery: true, legacy: true })
 const DEFAULT_SYNC_TIMEOUT = 60000
 
@@ -99,12 +101,12 @@ class Etcd {
 
   compareAndSwap(key, value, oldvalue, options, callback) {
     ;[options, callback] = shuffle(options, callback)
-    return this._call('PUT', keyPath(key), options, [['prevValue', oldvalue]], formBody(value), callback)
+    return this._call('PUT', keyPath(key), options, [['prevValue', compareValue(oldvalue, options, 'compareAndSwap')]], formBody(value), callback)
   }
 
   compareAndDelete(key, oldvalue, options, callback) {
     ;[options, callback] = shuffle(options, callback)
-    return this._call('DELETE', keyPath(key), options, [['prevValue', oldvalue]], null, callback)
+    return this._call('DELETE', keyPath(key), options, [['prevValue', compareValue(oldvalue, options, 'compareAndDelete')]], null, callback)
   }
 
   watch(key, options, callback) {
@@ -208,6 +210,9 @@ class Etcd {
     }
     const query = spec !== undefined && spec.noQuery ? '' : buildQuery(options, extra)
     const target = query === '' ? path : path + '?' + query
+    if (target.length > MAX_TARGET) {
+      throw invalidArg(`The request URL would be ${target.length} characters long (HTTP allows about ${MAX_TARGET}): the key or the options are too long`)
+    }
     let maxRetries = options.maxRetries === undefined ? this._maxRetries : retryCount(options.maxRetries)
     let order = null
     let serverList
@@ -307,15 +312,36 @@ function synchronous(options) {
 }
 
 function retryCount(v) {
-  const n = Number(v)
-  if (!Number.isFinite(n) || n < 0) throw invalidArg(`maxRetries must be a non-negative number, got ${String(v)}`)
+  // node-etcd compared with coercion, so numeric strings work too.
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN
+  if (!Number.isFinite(n) || n < 0) throw invalidArg(`maxRetries must be a non-negative number, got ${describe(v)}`)
   return Math.min(Math.floor(n), 0xffffffff)
 }
 
+// Node's own timers stop at 2^31-1 ms (about 24.8 days).
+const MAX_MS = 2 ** 31 - 1
+
 function positiveMs(v, name, fallback) {
   if (v === undefined || v === null) return fallback
-  if (typeof v !== 'number' || !(v > 0)) throw invalidArg(`${name} must be a positive number of milliseconds, got ${String(v)}`)
+  if (typeof v !== 'number' || !(v > 0 && v <= MAX_MS)) throw invalidArg(`${name} must be a positive number of milliseconds up to ${MAX_MS}, got ${describe(v)}`)
   return v
+}
+
+/** node-etcd's compare value: a CAS without one (and without prevIndex) would be a plain write. */
+function compareValue(oldValue, options, method) {
+  switch (typeof oldValue) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return oldValue
+  }
+  if (oldValue === null) return null // etcd answers 201 "PrevValue is Required", as with node-etcd
+  if (oldValue === undefined && options.prevIndex !== undefined && options.prevIndex !== null) return undefined // compare by index only
+  throw invalidArg(
+    `The "oldValue" argument of ${method}() must be a string, number or boolean (or undefined with a prevIndex option), got ${describe(oldValue)}`,
+    'ERR_INVALID_ARG_TYPE',
+  )
 }
 
 function shuffledIndexes(n) {
@@ -362,6 +388,17 @@ function toBuffer(v, name) {
   throw invalidArg(`The "${name}" option must be a string or a Buffer, got ${describe(v)}`, 'ERR_INVALID_ARG_TYPE')
 }
 
+function proxyUrl(text) {
+  let url
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`)
+  } catch {
+    throw invalidArg(`invalid proxy URL ${JSON.stringify(text)}`, 'ERR_INVALID_URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArg(`unsupported proxy protocol ${url.protocol} (use http:// or https://)`, 'ERR_INVALID_URL')
+  return url.href
+}
+
 /** Constructor options as the native client takes them; unknown options are ignored. */
 function nativeOptions(hosts, o) {
   // node-etcd passed `agentOptions` to Node's agent, where TLS material could also live.
@@ -391,7 +428,7 @@ function nativeOptions(hosts, o) {
     }
   }
   if (o.proxy === false) out.noProxy = true
-  else if (typeof o.proxy === 'string') out.proxy = o.proxy
+  else if (typeof o.proxy === 'string') out.proxy = proxyUrl(o.proxy)
   else if (o.proxy !== undefined && o.proxy !== null) throw invalidArg('The "proxy" option must be a URL string or false', 'ERR_INVALID_ARG_TYPE')
   if (o.headers !== undefined && o.headers !== null) {
     if (typeof o.headers !== 'object') throw invalidArg('The "headers" option must be an object', 'ERR_INVALID_ARG_TYPE')

@@ -31,7 +31,13 @@ function normalizeHost(host, port) {
  */
 function normalizeHosts(hosts, maybePort) {
   if (hosts === undefined || hosts === null) hosts = DEFAULT_HOST
-  const legacyPort = typeof maybePort === 'number' || (typeof maybePort === 'string' && /^\d+$/.test(maybePort)) ? Number(maybePort) : undefined
+  let legacyPort
+  if (typeof maybePort === 'number' || typeof maybePort === 'string') {
+    legacyPort = Number(maybePort)
+    if (!Number.isInteger(legacyPort) || legacyPort < 1 || legacyPort > 65535 || (typeof maybePort === 'string' && !/^\d+$/.test(maybePort))) {
+      throw invalidArg(`The port of new Etcd(host, port) must be an integer from 1 to 65535, got ${JSON.stringify(maybePort)}`)
+    }
+  }
   if (typeof hosts === 'string') return [normalizeHost(hosts, legacyPort)]
   if (Array.isArray(hosts)) return hosts.map((h) => normalizeHost(h))
   throw invalidArg('hosts must be a string or an array of strings', 'ERR_INVALID_ARG_TYPE')

@@ -7,6 +7,7 @@ mod error;
 mod tls;
 mod transport;
 mod v2;
+mod v3;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -176,7 +177,7 @@ struct SyncEngine {
 #[napi]
 impl NativeClient {
   /// `onComplete(id, result)` receives every finished `submit`.
-  #[napi(constructor, ts_args_type = "options: ClientOptions, onComplete: (id: number, result: RawResult) => void")]
+  #[napi(constructor, catch_unwind, ts_args_type = "options: ClientOptions, onComplete: (id: number, result: RawResult) => void")]
   pub fn new(options: ClientOptions, on_complete: Function<FnArgs<(u32, RawResult)>, ()>) -> Result<Self> {
     let completions: CompletionSink = on_complete
       .build_threadsafe_function::<Completion>()
@@ -196,9 +197,8 @@ impl NativeClient {
       .map(|c| (c[0].clone(), c[1].clone()))
       .collect();
     let timeout = match options.timeout {
-      Some(ms) if ms.is_finite() && ms > 0.0 => Some(Duration::from_secs_f64(ms / 1000.0)),
-      Some(ms) if !(ms.is_finite() && ms >= 0.0) => return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("timeout must be a positive number of milliseconds, got {ms}")).into()),
-      _ => None,
+      None => None,
+      Some(ms) => Some(millis(ms, "timeout")?),
     };
     let tls = TlsMaterial {
       ca: options.ca.unwrap_or_default().into_iter().map(|b| b.to_vec()).collect(),
@@ -222,7 +222,7 @@ impl NativeClient {
 
   /// Starts the v2 watch loop on `path` (a `/v2/keys/…` path) with the caller's options as
   /// `query`; `onEvent` receives each result. The loop runs until `stop()` on the handle.
-  #[napi(ts_args_type = "path: string, query: string, index: number | undefined | null, onEvent: (event: WatchEvent) => void")]
+  #[napi(catch_unwind, ts_args_type = "path: string, query: string, index: number | undefined | null, onEvent: (event: WatchEvent) => void")]
   pub fn watch(&self, path: String, query: String, index: Option<f64>, on_event: Function<WatchEvent, ()>) -> Result<WatchHandle> {
     // Weak: the JS watcher holds a ref'd timer instead, so `unref()` can let the process exit.
     let sink: EventSink = on_event.build_threadsafe_function::<WatchEvent>().callee_handled::<false>().weak::<true>().build()?;
@@ -239,7 +239,7 @@ impl NativeClient {
 
   /// Starts one etcd call with failover and retries; its result goes to `onComplete(id, …)`.
   /// `order` lists host indexes (the facade's per-call shuffle); absent means the configured order.
-  #[napi]
+  #[napi(catch_unwind)]
   #[allow(clippy::too_many_arguments)]
   pub fn submit(&self, id: u32, method: String, path: String, body: Option<String>, max_retries: u32, order: Option<Vec<u32>>, fast_retry: bool, json: Option<bool>) -> Result<()> {
     let method = parse_method(&method)?;
@@ -268,7 +268,7 @@ impl NativeClient {
   }
 
   /// Replaces the host list (endpoint discovery); calls in flight finish on the old one.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn set_hosts(&self, hosts: Vec<String>) -> Result<()> {
     let mut slot = self.transport.write().unwrap_or_else(|e| e.into_inner());
     let current = slot.as_ref().ok_or_else(closed_error)?;
@@ -327,7 +327,7 @@ impl NativeClient {
     }
     let engine = slot.as_ref().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?;
     let order = host_order(&engine.transport, order);
-    let deadline = Duration::from_secs_f64(if deadline_ms.is_finite() && deadline_ms > 0.0 { deadline_ms / 1000.0 } else { 60.0 });
+    let deadline = millis(deadline_ms, "syncTimeout")?;
     let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry };
     let cancel = CancellationToken::new();
     let outcome = engine.runtime.block_on(async { tokio::time::timeout(deadline, cluster::execute(&engine.transport, &call, &cancel)).await });
@@ -345,6 +345,15 @@ impl NativeClient {
       }
     })
   }
+}
+
+/// A positive duration in milliseconds, up to about 24.8 days (Node's own timer limit).
+fn millis(ms: f64, what: &str) -> Result<Duration> {
+  const MAX_MS: f64 = 2_147_483_647.0;
+  if !(ms.is_finite() && ms > 0.0 && ms <= MAX_MS) {
+    return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("{what} must be a positive number of milliseconds up to {MAX_MS}, got {ms}")).into());
+  }
+  Ok(Duration::from_millis(ms.ceil() as u64))
 }
 
 fn closed_error() -> napi::Error {

@@ -47,7 +47,13 @@ pub enum ProxyMode {
 
 /// A member's base URL without credentials, and the Authorization header to send it.
 pub struct Host {
+  /// For messages and `errors[i].server`: the base URL without credentials.
   pub base: String,
+  /// Parsed once: building a request URL then only parses its path and query (no host or
+  /// IDNA work per call).
+  base_url: Url,
+  /// The host URL's path prefix (no trailing slash), prepended to every request path.
+  prefix: String,
   auth: Option<HeaderValue>,
 }
 
@@ -128,13 +134,23 @@ impl Transport {
   /// flushes them at registration and the body only when an event happens).
   pub async fn send_head(&self, index: usize, method: &Method, path: &str, body: Option<&Body>) -> Result<reqwest::Response, TransportError> {
     let host = &self.hosts[index];
-    let mut url = format!("{}{}", host.base, path);
+    let mut url = host.base_url.clone();
+    let (path_part, query) = match path.split_once('?') {
+      Some((p, q)) => (p, Some(q)),
+      None => (path, None),
+    };
+    if host.prefix.is_empty() {
+      url.set_path(path_part);
+    } else {
+      url.set_path(&format!("{}{}", host.prefix, path_part));
+    }
+    url.set_query(query);
     let mut method = method.clone();
     let mut body = body.cloned();
     let mut auth = host.auth.clone();
     let mut hops = 0;
     loop {
-      let mut req = self.client.request(method.clone(), url.as_str()).headers(self.default_headers.clone());
+      let mut req = self.client.request(method.clone(), url.clone()).headers(self.default_headers.clone());
       if let Some(a) = &auth {
         req = req.header(AUTHORIZATION, a);
       }
@@ -148,11 +164,11 @@ impl Transport {
       let status = resp.status().as_u16();
 
       if (300..400).contains(&status) {
-        if let Some(next) = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| join(&url, l)) {
+        if let Some(next) = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok()) {
           if hops == MAX_REDIRECTS {
             return Err(TransportError::new(
               "ERR_TOO_MANY_REDIRECTS",
-              format!("Exceeded maxRedirects. Probably stuck in a redirect loop {}", strip_userinfo(&next)),
+              format!("Exceeded maxRedirects. Probably stuck in a redirect loop {}", strip_userinfo(next.as_str())),
             ));
           }
           hops += 1;
@@ -213,7 +229,13 @@ fn parse_host(raw: &str, global_auth: Option<&HeaderValue>) -> Result<Host, Conf
     base.push(':');
     base.push_str(&port.to_string());
   }
-  base.push_str(url.path().trim_end_matches('/'));
+  let prefix = url.path().trim_end_matches('/').to_string();
+  base.push_str(&prefix);
+  let mut base_url = url.clone();
+  let _ = base_url.set_username("");
+  let _ = base_url.set_password(None);
+  base_url.set_query(None);
+  base_url.set_fragment(None);
   // An explicit `auth` option wins over credentials in the URL.
   let auth = match global_auth {
     Some(a) => Some(a.clone()),
@@ -224,18 +246,11 @@ fn parse_host(raw: &str, global_auth: Option<&HeaderValue>) -> Result<Host, Conf
     }
     None => None,
   };
-  Ok(Host { base, auth })
+  Ok(Host { base, base_url, prefix, auth })
 }
 
-fn join(current: &str, location: &str) -> Option<String> {
-  Url::parse(current).ok()?.join(location).ok().map(String::from)
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-  match (Url::parse(a), Url::parse(b)) {
-    (Ok(a), Ok(b)) => a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default(),
-    _ => false,
-  }
+fn same_origin(a: &Url, b: &Url) -> bool {
+  a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn strip_userinfo(url: &str) -> String {
@@ -298,10 +313,20 @@ mod tests {
 
   #[test]
   fn redirect_origin_comparison() {
-    assert!(same_origin("http://a:1/x", "http://a:1/y"));
-    assert!(!same_origin("http://a:1/x", "http://b:1/x"));
-    assert!(!same_origin("http://a:1/x", "http://a:2/x"));
-    assert_eq!(join("http://a:1/v2/keys/k", "/v2/keys/j?x=1").unwrap(), "http://a:1/v2/keys/j?x=1");
+    let u = |s: &str| Url::parse(s).unwrap();
+    assert!(same_origin(&u("http://a:1/x"), &u("http://a:1/y")));
+    assert!(!same_origin(&u("http://a:1/x"), &u("http://b:1/x")));
+    assert!(!same_origin(&u("http://a:1/x"), &u("http://a:2/x")));
+  }
+
+  #[test]
+  fn request_urls_keep_prefix_encoding_and_query() {
+    let h = parse_host("http://u:p@127.0.0.1:2379/pre/", None).unwrap();
+    assert_eq!(h.base_url.as_str(), "http://127.0.0.1:2379/pre/");
+    let mut url = h.base_url.clone();
+    url.set_path(&format!("{}{}", h.prefix, "/v2/keys/a%20b%3Fc"));
+    url.set_query(Some("x=%2F&y=1"));
+    assert_eq!(url.as_str(), "http://127.0.0.1:2379/pre/v2/keys/a%20b%3Fc?x=%2F&y=1");
   }
 
   #[test]

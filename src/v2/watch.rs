@@ -151,7 +151,12 @@ async fn poll(transport: &Transport, spec: &WatchSpec, next: &mut Option<u64>, c
             Ok(r) => Failure::Status(r),
             Err(e) => {
               if let Some(at) = registered_at {
-                *next = Some(next.map_or(at + 1, |n| n.max(at + 1)));
+                // Registration proves "nothing matched up to X-Etcd-Index" only when no waitIndex
+                // was asked for: with one, etcd may have found an event in its history and been
+                // sending it when the body was cut. Then the same waitIndex is asked again.
+                if next.is_none() {
+                  *next = Some(at + 1);
+                }
                 if e.code == "ESOCKETTIMEDOUT" {
                   return Poll::Quiet(head_headers);
                 }
@@ -172,7 +177,8 @@ fn classify(r: Response, next: &mut Option<u64>, retry_attempts: u32) -> WatchEv
   let xei = header_u64(&r.headers, "x-etcd-index");
   if r.body.trim().is_empty() {
     if let Some(at) = xei {
-      // The long-poll ended without an event; nothing up to X-Etcd-Index matched.
+      // The long-poll ended cleanly without an event: had etcd's history held a match, the body
+      // would carry it. So nothing up to X-Etcd-Index matched.
       if r.status == 200 {
         *next = Some(next.map_or(at + 1, |n| n.max(at + 1)));
       }
