@@ -230,8 +230,8 @@ class Etcd {
     const json = spec !== undefined && spec.json === true
     const v2Path = path.charCodeAt(1) === 118 && path.startsWith('/v2/') && !(spec !== undefined && spec.legacy)
     const transform = spec !== undefined ? spec.transform : undefined
-    const deliver = (raw) => {
-      const r = interpret(raw, v2Path)
+    const deliver = (status, headers, text, extra) => {
+      const r = interpret(status, headers, text, extra, v2Path)
       return transform === undefined || (r.status === 0 && r.err !== null) ? r : transform(r)
     }
 
@@ -250,7 +250,7 @@ class Etcd {
         return { err: fromNative(err), body: undefined, headers: undefined }
       }
       if (raw.timedOut) return { err: syncTimeoutError(this._syncTimeout), body: undefined, headers: undefined }
-      const r = deliver(raw)
+      const r = deliver(raw.status, raw.headers, raw.body, raw)
       return { err: r.err, body: r.body, headers: r.headers }
     }
 
@@ -261,11 +261,12 @@ class Etcd {
       return token
     }
     let onAbort = null
-    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, json, (raw) => {
+    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, json, (status, headers, text, extra) => {
       if (onAbort !== null) signal.removeEventListener('abort', onAbort)
       this._pending.delete(token)
-      if (token.aborted || raw.cancelled) return
-      const r = deliver(raw)
+      if (token.aborted || (extra !== null && extra.cancelled)) return
+      // With an attempt log, everything (headers and body too) is in `extra`.
+      const r = extra === null ? deliver(status, headers, text, null) : deliver(extra.status, extra.headers, extra.body, extra)
       token.errors = r.errors
       token.retries = r.retries
       if (callback === undefined) {

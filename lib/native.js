@@ -12,12 +12,12 @@ let lastId = 0
 const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
 keepAlive.unref()
 
-function onComplete(id, result) {
+function onComplete(id, status, headers, body, extra) {
   const done = pending.get(id)
   if (done === undefined) return // cancelled meanwhile
   pending.delete(id)
   if (pending.size === 0) keepAlive.unref()
-  done(result)
+  done(status, headers, body, extra)
 }
 
 /** A native client whose async results go to `onComplete` (it references no client). */
@@ -25,7 +25,7 @@ function createClient(options) {
   return new binding.NativeClient(options, onComplete)
 }
 
-/** Starts a call; `done(result)` runs once unless the call is cancelled first. Returns its id. */
+/** Starts a call; `done(status, headers, body, extra)` runs once unless the call is cancelled first. Returns its id. */
 function submit(client, method, target, body, maxRetries, order, fastRetry, json, done) {
   const id = (lastId = (lastId + 1) >>> 0)
   if (pending.size === 0) keepAlive.ref()

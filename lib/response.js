@@ -12,27 +12,30 @@ function parseBody(text) {
   }
 }
 
-function headerObject(flat) {
+/** Headers as Node has them (lower-cased names, string values) from `name\nvalue\n…`. */
+function headerObject(text) {
   const headers = {}
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]
-    headers[name] = headers[name] === undefined ? flat[i + 1] : headers[name] + ', ' + flat[i + 1]
+  if (text === '') return headers
+  const parts = text.split('\n')
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const name = parts[i]
+    headers[name] = headers[name] === undefined ? parts[i + 1] : headers[name] + ', ' + parts[i + 1]
   }
   return headers
 }
 
 /**
  * One native result as node-etcd's (err, body, headers) plus the attempt log and the status.
- * `v2Path`: the request was for etcd's v2 API, so Go's plain-text 404 means the server does not
- * serve it (etcd >= 3.4 without --enable-v2, or 3.6+), which is reported as such.
+ * `extra` is the native result object when it has more to say (failed attempts, retries,
+ * cancellation), else null. `v2Path`: the request was for etcd's v2 API, so Go's plain-text 404
+ * means the server does not serve it (etcd >= 3.4 without --enable-v2, or 3.6+).
  */
-function interpret(raw, v2Path = false) {
-  const errors = attemptErrors(raw.errors)
-  const retries = raw.retries
-  const status = raw.status
+function interpret(status, headersText, bodyText, extra, v2Path = false) {
+  const errors = extra === null ? [] : attemptErrors(extra.errors)
+  const retries = extra === null ? 0 : extra.retries
   if (status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries, status }
-  const headers = headerObject(raw.headers)
-  const body = parseBody(raw.body)
+  const headers = headerObject(headersText)
+  const body = parseBody(bodyText)
   if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {
     return { err: etcdError(body), body: '', headers, errors, retries, status }
   }

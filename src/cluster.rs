@@ -101,7 +101,7 @@ mod tests {
   use super::*;
 
   fn status(body: &str) -> Failure {
-    Failure::Status(Response { status: 500, headers: vec![], body: body.to_string() })
+    Failure::Status(Response { status: 500, headers: String::new(), body: body.to_string() })
   }
 
   #[test]

@@ -58,8 +58,8 @@ pub struct RawResult {
   pub cancelled: bool,
   /// Only for `requestSync`: the overall deadline passed.
   pub timed_out: bool,
-  /// Lower-cased response headers, flattened: [name, value, …].
-  pub headers: Vec<String>,
+  /// Lower-cased response headers as `name\nvalue\nname\nvalue`.
+  pub headers: String,
   pub body: String,
   pub errors: Vec<RawAttemptError>,
   pub retries: u32,
@@ -74,7 +74,7 @@ pub struct RawAttemptError {
   pub syscall: Option<String>,
   /// Status >= 500: the response.
   pub status: Option<u32>,
-  pub headers: Option<Vec<String>>,
+  pub headers: Option<String>,
   pub body: Option<String>,
   /// Milliseconds since the epoch.
   pub timestamp: f64,
@@ -118,7 +118,11 @@ pub struct NativeClient {
   options: Mutex<TransportOptions>,
 }
 
-type CompletionSink = ThreadsafeFunction<Completion, (), FnArgs<(u32, RawResult)>, napi::Status, false, true>;
+/// JS receives `(id, status, headers, body, extra)`: `extra` is the whole result, and only when it
+/// says more than the first three (failed attempts, retries, cancellation) — the common call
+/// crosses as two numbers and two strings.
+type CompletionArgs = FnArgs<(u32, u32, String, String, Option<RawResult>)>;
+type CompletionSink = ThreadsafeFunction<Completion, (), CompletionArgs, napi::Status, false, true>;
 
 struct Completion {
   id: u32,
@@ -159,7 +163,7 @@ impl Drop for CompletionGuard {
         body: None,
         timestamp: cluster::now_ms(),
       };
-      self.send(RawResult { status: 0, cancelled: false, timed_out: false, headers: Vec::new(), body: String::new(), errors: vec![failure], retries: 0 });
+      self.send(RawResult { status: 0, cancelled: false, timed_out: false, headers: String::new(), body: String::new(), errors: vec![failure], retries: 0 });
     }
   }
 }
@@ -177,13 +181,24 @@ struct SyncEngine {
 #[napi]
 impl NativeClient {
   /// `onComplete(id, result)` receives every finished `submit`.
-  #[napi(constructor, catch_unwind, ts_args_type = "options: ClientOptions, onComplete: (id: number, result: RawResult) => void")]
-  pub fn new(options: ClientOptions, on_complete: Function<FnArgs<(u32, RawResult)>, ()>) -> Result<Self> {
+  #[napi(
+    constructor,
+    catch_unwind,
+    ts_args_type = "options: ClientOptions, onComplete: (id: number, status: number, headers: string, body: string, extra: RawResult | null) => void"
+  )]
+  pub fn new(options: ClientOptions, on_complete: Function<CompletionArgs, ()>) -> Result<Self> {
     let completions: CompletionSink = on_complete
       .build_threadsafe_function::<Completion>()
       .callee_handled::<false>()
       .weak::<true>()
-      .build_callback(|ctx: ThreadsafeCallContext<Completion>| Ok(FnArgs::from((ctx.value.id, ctx.value.result))))?;
+      .build_callback(|ctx: ThreadsafeCallContext<Completion>| {
+        let Completion { id, result } = ctx.value;
+        if result.errors.is_empty() && result.retries == 0 && !result.cancelled && result.status != 0 {
+          Ok(FnArgs::from((id, result.status, result.headers, result.body, None)))
+        } else {
+          Ok(FnArgs::from((id, result.status, String::new(), String::new(), Some(result))))
+        }
+      })?;
     let proxy = match (options.no_proxy, options.proxy) {
       (Some(true), _) => ProxyMode::Disabled,
       (_, Some(url)) => ProxyMode::Fixed(url),
@@ -375,7 +390,7 @@ fn host_order(transport: &Transport, order: Option<Vec<u32>>) -> Vec<usize> {
 }
 
 fn to_raw(outcome: Outcome, timed_out: bool) -> RawResult {
-  let empty = |cancelled, errors, retries| RawResult { status: 0, cancelled, timed_out, headers: Vec::new(), body: String::new(), errors, retries };
+  let empty = |cancelled, errors, retries| RawResult { status: 0, cancelled, timed_out, headers: String::new(), body: String::new(), errors, retries };
   match outcome {
     Outcome::Response { response, errors, retries } => RawResult {
       status: response.status as u32,

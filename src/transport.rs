@@ -59,8 +59,9 @@ pub struct Host {
 
 pub struct Response {
   pub status: u16,
-  /// Lower-cased names and values, flattened: [name, value, name, value, …].
-  pub headers: Vec<String>,
+  /// Lower-cased names and values joined by newlines: `name\nvalue\nname\nvalue` (HTTP header
+  /// values cannot contain a newline). One string crosses into JS instead of one per header.
+  pub headers: String,
   pub body: String,
 }
 
@@ -189,14 +190,29 @@ impl Transport {
   }
 }
 
-/// Response headers, flattened and lower-cased as Node has them.
-pub fn flat_headers(resp: &reqwest::Response) -> Vec<String> {
-  let mut headers = Vec::with_capacity(resp.headers().len() * 2);
+/// Response headers, lower-cased as Node has them, as `name\nvalue\nname\nvalue`.
+pub fn flat_headers(resp: &reqwest::Response) -> String {
+  let mut headers = String::with_capacity(resp.headers().len() * 40);
   for (name, value) in resp.headers() {
-    headers.push(name.as_str().to_owned());
-    headers.push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    if !headers.is_empty() {
+      headers.push('\n');
+    }
+    headers.push_str(name.as_str());
+    headers.push('\n');
+    headers.push_str(&String::from_utf8_lossy(value.as_bytes()));
   }
   headers
+}
+
+/// A header's value from `flat_headers` output.
+pub fn header_value<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+  let mut parts = headers.split('\n');
+  while let (Some(n), Some(v)) = (parts.next(), parts.next()) {
+    if n == name {
+      return Some(v);
+    }
+  }
+  None
 }
 
 /// Reads the whole body (UTF-8, invalid sequences replaced, as Node's `toString()` does).

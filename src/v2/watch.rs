@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{now_ms, Attempt, Failure};
-use crate::transport::{flat_headers, read_response, Response, Transport};
+use crate::transport::{flat_headers, header_value, read_response, Response, Transport};
 use crate::{raw_attempt, RawAttemptError};
 
 /// What the loop tells JS. `kind` is one of `change`, `resync`, `timeout`, `reconnect`,
@@ -22,7 +22,7 @@ use crate::{raw_attempt, RawAttemptError};
 pub struct WatchEvent {
   pub kind: String,
   pub body: Option<String>,
-  pub headers: Option<Vec<String>>,
+  pub headers: Option<String>,
   /// `reconnect` after transport failures: one entry per member tried.
   pub errors: Option<Vec<RawAttemptError>>,
   /// The index the next poll will ask for (null until one is known).
@@ -71,14 +71,14 @@ fn target(spec: &WatchSpec, next: Option<u64>) -> String {
   }
 }
 
-fn header_u64(headers: &[String], name: &str) -> Option<u64> {
-  headers.chunks(2).find(|c| c[0] == name).and_then(|c| c.get(1)).and_then(|v| v.trim().parse().ok())
+fn header_u64(headers: &str, name: &str) -> Option<u64> {
+  header_value(headers, name).and_then(|v| v.trim().parse().ok())
 }
 
 enum Poll {
   Answer(Response),
   /// Registered, then the client's read timeout passed with no event: like an empty answer.
-  Quiet(Vec<String>),
+  Quiet(String),
   AllFailed(Vec<Attempt>),
   Stopped,
 }
@@ -221,7 +221,7 @@ mod tests {
   use super::*;
 
   fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-    Response { status, headers: headers.iter().flat_map(|(k, v)| [k.to_string(), v.to_string()]).collect(), body: body.to_string() }
+    Response { status, headers: headers.iter().map(|(k, v)| format!("{k}\n{v}")).collect::<Vec<_>>().join("\n"), body: body.to_string() }
   }
 
   #[test]
