@@ -208,9 +208,12 @@ declare namespace Etcd {
     timestamp: Date
   }
 
-  /** "All servers returned error": every server and retry round failed. */
+  /**
+   * "All servers returned error": every server and retry round failed; or `ETCD_OUTCOME_UNKNOWN`: a
+   * write failed after it may have reached a server and was not sent again.
+   */
   interface ClusterError extends Error {
-    code: 'ETCD_ALL_SERVERS_FAILED'
+    code: 'ETCD_ALL_SERVERS_FAILED' | 'ETCD_OUTCOME_UNKNOWN'
     errors: AttemptError[]
     retries: number
   }
@@ -244,6 +247,8 @@ declare namespace Etcd {
     maxRetries?: number
     /** Aborts the call; an awaited call then rejects with an AbortError. Never sent to etcd. */
     signal?: AbortSignal
+    /** Fail over and retry this write even after it may have reached a server (node-etcd's behaviour). */
+    retryWrites?: boolean
     /** Block until done and return `{err, body, headers}` (as node-etcd's `synchronous: true`). */
     synchronous?: boolean
     [param: string]: unknown
@@ -317,6 +322,8 @@ declare namespace Etcd {
     headers?: Record<string, string | number | Array<string | number>>
     /** Default leader-election retry rounds for calls (default 3). */
     maxRetries?: number
+    /** Retry writes like reads, as node-etcd did (default false: only when never sent). */
+    retryWrites?: boolean
     /** Upper bound of a sync call in ms (default 60000). */
     syncTimeout?: number
     /** Refresh the host list from the members API every this many ms. */

@@ -144,16 +144,18 @@ test('trickled response head: the head must arrive within timeout of sending the
 
 // --- failover: the proxy first or second in a two-host client -----------------------------------
 
+// [title, mode, modeOptions, clientOptions, code, beforeSend]: `beforeSend` means the request never
+// left the client, so even a write may go to the next host.
 const FAILOVER = [
-  ['refuse (listener closed)', 'refuse', { how: 'close' }, {}, 'ECONNREFUSED'],
-  ['refuse (accept, then destroy)', 'refuse', { how: 'destroy' }, {}, 'ECONNRESET'],
-  ['reset', 'reset', {}, {}, 'ECONNRESET'],
-  ['closeAfterHeaders', 'closeAfterHeaders', {}, {}, 'ECONNRESET'],
-  ['stall', 'stall', {}, { timeout: 300 }, 'ESOCKETTIMEDOUT'],
+  ['refuse (listener closed)', 'refuse', { how: 'close' }, {}, 'ECONNREFUSED', true],
+  ['refuse (accept, then destroy)', 'refuse', { how: 'destroy' }, {}, 'ECONNRESET', false],
+  ['reset', 'reset', {}, {}, 'ECONNRESET', false],
+  ['closeAfterHeaders', 'closeAfterHeaders', {}, {}, 'ECONNRESET', false],
+  ['stall', 'stall', {}, { timeout: 300 }, 'ESOCKETTIMEDOUT', false],
 ]
 
-for (const [title, mode, modeOptions, clientOptions, code] of FAILOVER) {
-  test(`two hosts, proxy in ${title} mode: every call fails over to the healthy host`, async (t) => {
+for (const [title, mode, modeOptions, clientOptions, code, beforeSend] of FAILOVER) {
+  test(`two hosts, proxy in ${title} mode: reads fail over; writes only if never sent (else ETCD_OUTCOME_UNKNOWN)`, async (t) => {
     const proxy = await proxyFor(t, { mode, ...modeOptions })
     const etcd = client(t, [proxy.url, etcdUrl], clientOptions)
     const orders = new Set()
@@ -162,10 +164,17 @@ for (const [title, mode, modeOptions, clientOptions, code] of FAILOVER) {
       const write = i % 2 === 0
       const args = write ? [`faults/fo/${mode}`, String(i)] : ['faults/k']
       const { err, body, token } = await call(etcd, write ? 'set' : 'get', args)
-      assert.equal(err, null, `call ${i} failed: ${err && err.code} ${err && JSON.stringify(attemptCodes(err.errors || []))}`)
-      assert.equal(body.node.value, write ? String(i) : 'v')
       const proxyFirst = token.servers[0] === proxy.url
       orders.add(proxyFirst ? 'proxy first' : 'etcd first')
+      if (write && proxyFirst && !beforeSend) {
+        // The request reached the proxy (and maybe etcd behind it): sending it again could apply it twice.
+        assert.equal(err && err.code, 'ETCD_OUTCOME_UNKNOWN', `call ${i}: ${err && err.code}`)
+        assert.deepEqual(attemptCodes(err.errors), [code])
+        assert.equal(err.errors, token.errors)
+        continue
+      }
+      assert.equal(err, null, `call ${i} failed: ${err && err.code} ${err && JSON.stringify(attemptCodes(err.errors || []))}`)
+      assert.equal(body.node.value, write ? String(i) : 'v')
       assert.equal(token.retries, 0, 'the healthy host answered in the first round')
       if (proxyFirst) {
         assert.deepEqual(attemptCodes(token.errors), [code])
@@ -178,6 +187,23 @@ for (const [title, mode, modeOptions, clientOptions, code] of FAILOVER) {
     await assertNoLeak(proxy, etcd, 0)
   })
 }
+
+test('retryWrites: true restores node-etcd failover for writes (proxy resetting)', async (t) => {
+  const proxy = await proxyFor(t, { mode: 'reset' })
+  const etcd = client(t, [proxy.url, etcdUrl], { retryWrites: true })
+  let proxyFirst = 0
+  for (let i = 0; i < 12; i++) {
+    const { err, body, token } = await call(etcd, 'set', ['faults/rw', String(i)])
+    assert.equal(err, null, `call ${i}: ${err && err.code}`)
+    assert.equal(body.node.value, String(i))
+    if (token.servers[0] === proxy.url) {
+      proxyFirst++
+      assert.deepEqual(attemptCodes(token.errors), ['ECONNRESET'])
+    }
+  }
+  assert.ok(proxyFirst > 0, 'some calls tried the proxy first')
+  await assertNoLeak(proxy, etcd, 0)
+})
 
 test('two hosts, proxy trickling the body (3 ms/byte) with timeout 300: answers through the proxy, no failover', async (t) => {
   const proxy = await proxyFor(t, { mode: 'trickle', ms: 3, from: 'body' })

@@ -444,18 +444,48 @@ const REDIRECTS = [
     expect: [W('GET', `${k}/k`)],
     expectOutcome: { arity: 3, error: null },
   },
+  // Deliberate (issue 6, Go clientv3's rule): a write is sent again only when the failed attempt
+  // never reached a server. A 5xx answer or a dropped connection may follow an applied write, so
+  // etcd-napi stops with ETCD_OUTCOME_UNKNOWN where node-etcd re-sent it. `retryWrites: true`
+  // restores node-etcd's behaviour, and reads keep it.
   {
-    name: '500 with errorCode 300 is retried (leader election)',
+    name: '500 with errorCode 300 on a write (fix: not re-sent; node-etcd retries it)',
     script: () => [{ times: 1, status: 500, body: { errorCode: 300, message: 'Raft Internal Error' } }],
     call: (e, cb) => e.set('k', 'v', cb),
     expect: [W('PUT', `${k}/k`, 'value=v'), W('PUT', `${k}/k`, 'value=v')],
     expectOutcome: { arity: 3, error: null },
+    napi: [W('PUT', `${k}/k`, 'value=v')],
+    napiOutcome: { arity: 1, error: 'The write may or may not have been applied: its request reached a server and then failed, so it was not sent again' },
   },
   {
-    name: 'dropped connection is retried maxRetries times',
+    name: '500 with errorCode 300 on a write with retryWrites: true is retried as node-etcd does',
+    script: () => [{ times: 1, status: 500, body: { errorCode: 300, message: 'Raft Internal Error' } }],
+    call: (e, cb) => e.set('k', 'v', { retryWrites: true }, cb),
+    expect: [W('PUT', `${k}/k?retryWrites=true`, 'value=v'), W('PUT', `${k}/k?retryWrites=true`, 'value=v')],
+    expectOutcome: { arity: 3, error: null },
+    napi: [W('PUT', `${k}/k`, 'value=v'), W('PUT', `${k}/k`, 'value=v')],
+  },
+  {
+    name: '500 with errorCode 300 on a read is retried (leader election)',
+    script: () => [{ times: 1, status: 500, body: { errorCode: 300, message: 'Raft Internal Error' } }],
+    call: (e, cb) => e.get('k', cb),
+    expect: [W('GET', `${k}/k`), W('GET', `${k}/k`)],
+    expectOutcome: { arity: 3, error: null },
+  },
+  {
+    name: 'dropped connection on a write (fix: not re-sent; node-etcd retries maxRetries times)',
     script: () => [{ drop: true }],
     call: (e, cb) => e.del('k', { maxRetries: 1 }, cb),
     expect: [W('DELETE', `${k}/k`), W('DELETE', `${k}/k`)],
+    expectOutcome: { arity: 1, error: 'All servers returned error' },
+    napi: [W('DELETE', `${k}/k`)],
+    napiOutcome: { arity: 1, error: 'The write may or may not have been applied: its request reached a server and then failed, so it was not sent again' },
+  },
+  {
+    name: 'dropped connection on a read is retried maxRetries times',
+    script: () => [{ drop: true }],
+    call: (e, cb) => e.get('k', { maxRetries: 1 }, cb),
+    expect: [W('GET', `${k}/k`), W('GET', `${k}/k`)],
     expectOutcome: { arity: 1, error: 'All servers returned error' },
   },
   {

@@ -45,7 +45,7 @@ function appendParam(parts, prefix, value) {
 }
 
 // Call options that steer the client and never reach etcd.
-const CLIENT_ONLY = new Set(['maxRetries', 'synchronous', 'signal'])
+const CLIENT_ONLY = new Set(['maxRetries', 'synchronous', 'signal', 'retryWrites'])
 
 /**
  * The query string for a call: the caller's options in their order, then the parameters the

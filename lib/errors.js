@@ -42,6 +42,19 @@ function allServersError(errors, retries) {
   return err
 }
 
+/**
+ * A write failed after it may have reached a server (reset or timed-out connection, or a 5xx
+ * answer) and was not sent again, because it could then be applied twice. Same shape as
+ * "All servers returned error" (`errors`, `retries`, delivered alone).
+ */
+function outcomeUnknownError(errors, retries) {
+  const err = new Error('The write may or may not have been applied: its request reached a server and then failed, so it was not sent again')
+  err.errors = errors
+  err.retries = retries
+  err.code = 'ETCD_OUTCOME_UNKNOWN'
+  return err
+}
+
 /** Node's own AbortError shape (as fs and timers/promises reject with). */
 class AbortError extends Error {
   constructor(message = 'The operation was aborted', options) {
@@ -102,4 +115,4 @@ function invalidArg(message, code = 'ERR_INVALID_ARG_VALUE') {
   return err
 }
 
-module.exports = { ETCD_ERROR_CODES, etcdError, allServersError, AbortError, syncTimeoutError, v2UnavailableError, httpStatusError, fromNative, invalidArg }
+module.exports = { ETCD_ERROR_CODES, etcdError, allServersError, outcomeUnknownError, AbortError, syncTimeoutError, v2UnavailableError, httpStatusError, fromNative, invalidArg }

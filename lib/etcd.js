@@ -43,6 +43,7 @@ class Etcd {
       _pending: { value: new Set() },
       _closed: { value: false, writable: true },
       _autoSync: { value: null, writable: true },
+      _retryWrites: { value: opts.retryWrites === true },
     })
     if (opts.autoSyncInterval !== undefined && opts.autoSyncInterval !== null) this.autoSync(opts.autoSyncInterval)
   }
@@ -228,6 +229,7 @@ class Etcd {
     }
     const fastRetry = process.env.RUNNING_UNIT_TESTS === 'true'
     const json = spec !== undefined && spec.json === true
+    const retryWrites = options.retryWrites === undefined ? this._retryWrites : options.retryWrites === true
     const v2Path = path.charCodeAt(1) === 118 && path.startsWith('/v2/') && !(spec !== undefined && spec.legacy)
     const transform = spec !== undefined ? spec.transform : undefined
     const deliver = (status, headers, text, extra) => {
@@ -245,7 +247,7 @@ class Etcd {
       if (signal && signal.aborted) return { err: new AbortError(undefined, { cause: signal.reason }), body: undefined, headers: undefined }
       let raw
       try {
-        raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout, json)
+        raw = this._native.requestSync(method, target, body, maxRetries, order, fastRetry, this._syncTimeout, json, retryWrites)
       } catch (err) {
         return { err: fromNative(err), body: undefined, headers: undefined }
       }
@@ -261,7 +263,7 @@ class Etcd {
       return token
     }
     let onAbort = null
-    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, json, (status, headers, text, extra) => {
+    const id = native.submit(this._native, method, target, body, maxRetries, order, fastRetry, json, retryWrites, (status, headers, text, extra) => {
       if (onAbort !== null) signal.removeEventListener('abort', onAbort)
       this._pending.delete(token)
       if (token.aborted || (extra !== null && extra.cancelled)) return

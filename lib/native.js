@@ -26,12 +26,12 @@ function createClient(options) {
 }
 
 /** Starts a call; `done(status, headers, body, extra)` runs once unless the call is cancelled first. Returns its id. */
-function submit(client, method, target, body, maxRetries, order, fastRetry, json, done) {
+function submit(client, method, target, body, maxRetries, order, fastRetry, json, retryWrites, done) {
   const id = (lastId = (lastId + 1) >>> 0)
   if (pending.size === 0) keepAlive.ref()
   pending.set(id, done)
   try {
-    client.submit(id, method, target, body, maxRetries, order, fastRetry, json)
+    client.submit(id, method, target, body, maxRetries, order, fastRetry, json, retryWrites)
   } catch (err) {
     pending.delete(id)
     if (pending.size === 0) keepAlive.unref()

@@ -1,7 +1,7 @@
 'use strict'
 // Native results as node-etcd's observable values: parsed bodies, header objects, error objects
 // and the per-attempt error log. Shared by calls and the watcher.
-const { etcdError, allServersError, v2UnavailableError } = require('./errors')
+const { etcdError, allServersError, outcomeUnknownError, v2UnavailableError } = require('./errors')
 
 function parseBody(text) {
   if (text === '') return undefined
@@ -33,7 +33,10 @@ function headerObject(text) {
 function interpret(status, headersText, bodyText, extra, v2Path = false) {
   const errors = extra === null ? [] : attemptErrors(extra.errors)
   const retries = extra === null ? 0 : extra.retries
-  if (status === 0) return { err: allServersError(errors, retries), body: undefined, headers: undefined, errors, retries, status }
+  if (status === 0) {
+    const err = extra !== null && extra.outcomeUnknown ? outcomeUnknownError(errors, retries) : allServersError(errors, retries)
+    return { err, body: undefined, headers: undefined, errors, retries, status }
+  }
   const headers = headerObject(headersText)
   const body = parseBody(bodyText)
   if (body !== null && typeof body === 'object' && body.errorCode !== undefined && body.errorCode !== null) {

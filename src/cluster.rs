@@ -18,6 +18,18 @@ pub struct Call<'a> {
   pub max_retries: u32,
   /// `RUNNING_UNIT_TESTS=true`: node-etcd waits 1 ms between rounds.
   pub fast_retry: bool,
+  /// node-etcd's rule for writes too: fail over and retry on any failure (opt-in, `retryWrites`).
+  pub retry_writes: bool,
+}
+
+impl Call<'_> {
+  /// Reads may be sent again; a write only when the previous attempt never reached a server.
+  fn may_resend_after(&self, failure: &Failure) -> bool {
+    if self.retry_writes || self.method == Method::GET || self.method == Method::HEAD {
+      return true;
+    }
+    matches!(failure, Failure::Transport(e) if e.before_send)
+  }
 }
 
 pub struct Attempt {
@@ -34,6 +46,8 @@ pub enum Failure {
 pub enum Outcome {
   Response { response: Response, errors: Vec<Attempt>, retries: u32 },
   AllFailed { errors: Vec<Attempt>, retries: u32 },
+  /// A write failed after it may have reached a server: not sent again (it could apply twice).
+  OutcomeUnknown { errors: Vec<Attempt>, retries: u32 },
   Cancelled,
 }
 
@@ -52,7 +66,11 @@ pub async fn execute(transport: &Transport, call: &Call<'_>, cancel: &Cancellati
         Ok(response) => Failure::Status(response),
         Err(e) => Failure::Transport(e),
       };
+      let resend = call.may_resend_after(&failure);
       errors.push(Attempt { server: transport.hosts[index].base.clone(), failure, timestamp_ms: now_ms() });
+      if !resend {
+        return Outcome::OutcomeUnknown { errors, retries };
+      }
     }
     // An empty host list records no error, and "every error matches" holds vacuously,
     // so node-etcd retries it; we keep that.
@@ -102,6 +120,25 @@ mod tests {
 
   fn status(body: &str) -> Failure {
     Failure::Status(Response { status: 500, headers: String::new(), body: body.to_string() })
+  }
+
+  fn call(method: Method, retry_writes: bool) -> Call<'static> {
+    Call { method, path: "/", body: None, order: &[], max_retries: 0, fast_retry: true, retry_writes }
+  }
+
+  #[test]
+  fn writes_are_resent_only_when_never_delivered() {
+    let refused = Failure::Transport(TransportError { before_send: true, ..TransportError::new("ECONNREFUSED", "") });
+    let reset = Failure::Transport(TransportError::new("ECONNRESET", ""));
+    let timed_out = Failure::Transport(TransportError::new("ESOCKETTIMEDOUT", ""));
+    for f in [&refused, &reset, &timed_out, &status("{}")] {
+      assert!(call(Method::GET, false).may_resend_after(f), "reads are always resent");
+      assert!(call(Method::PUT, true).may_resend_after(f), "retryWrites restores node-etcd");
+    }
+    assert!(call(Method::PUT, false).may_resend_after(&refused));
+    assert!(!call(Method::PUT, false).may_resend_after(&reset));
+    assert!(!call(Method::POST, false).may_resend_after(&timed_out));
+    assert!(!call(Method::DELETE, false).may_resend_after(&status(r#"{"errorCode":300}"#)));
   }
 
   #[test]

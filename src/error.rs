@@ -13,11 +13,14 @@ pub struct TransportError {
   pub code: &'static str,
   pub message: String,
   pub syscall: Option<&'static str>,
+  /// The failure happened while connecting (TCP, DNS, TLS handshake): the request was never
+  /// sent, so even a write may safely go to another member.
+  pub before_send: bool,
 }
 
 impl TransportError {
   pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-    Self { code, message: message.into(), syscall: None }
+    Self { code, message: message.into(), syscall: None, before_send: false }
   }
 }
 
@@ -51,11 +54,17 @@ impl From<ConfigError> for napi::Error {
 /// Maps a reqwest error to a Node-style code by walking its source chain.
 pub fn classify(err: &reqwest::Error) -> TransportError {
   let connect = err.is_connect();
+  let mut e = classify_inner(err, connect);
+  e.before_send = connect;
+  e
+}
+
+fn classify_inner(err: &reqwest::Error, connect: bool) -> TransportError {
   if err.is_timeout() {
     // Node (via `request`) says ETIMEDOUT for connect timeouts and ESOCKETTIMEDOUT for a
     // response or body that stalled; both are per-attempt idle timeouts here.
     return if connect {
-      TransportError { code: "ETIMEDOUT", message: "connect ETIMEDOUT".into(), syscall: Some("connect") }
+      TransportError { code: "ETIMEDOUT", message: "connect ETIMEDOUT".into(), syscall: Some("connect"), before_send: true }
     } else {
       TransportError::new("ESOCKETTIMEDOUT", "ESOCKETTIMEDOUT")
     };
@@ -72,13 +81,13 @@ pub fn classify(err: &reqwest::Error) -> TransportError {
   }
   let text = error_chain_text(err);
   if text.contains("dns error") || text.contains("failed to lookup address") {
-    return TransportError { code: "ENOTFOUND", message: text, syscall: Some("getaddrinfo") };
+    return TransportError { code: "ENOTFOUND", message: text, syscall: Some("getaddrinfo"), before_send: true };
   }
   if err.is_builder() {
     return TransportError::new("ERR_INVALID_URL", text);
   }
   if connect {
-    return TransportError { code: "ECONNREFUSED", message: text, syscall: Some("connect") };
+    return TransportError { code: "ECONNREFUSED", message: text, syscall: Some("connect"), before_send: true };
   }
   // The server closed the connection before a complete response: Node calls this
   // "socket hang up" with ECONNRESET, and node-etcd's leader-election retry keys on it.
@@ -120,7 +129,7 @@ fn classify_io(e: &io::Error, connect: bool) -> TransportError {
       _ => "ECONNRESET",
     },
   };
-  TransportError { code, message: format!("{} {}", syscall.unwrap_or(""), e).trim().to_string(), syscall }
+  TransportError { code, message: format!("{} {}", syscall.unwrap_or(""), e).trim().to_string(), syscall, before_send: connect }
 }
 
 /// OpenSSL-style names, as Node reports certificate problems.

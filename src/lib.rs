@@ -58,6 +58,8 @@ pub struct RawResult {
   pub cancelled: bool,
   /// Only for `requestSync`: the overall deadline passed.
   pub timed_out: bool,
+  /// A write failed after it may have reached a server, and was not sent again.
+  pub outcome_unknown: bool,
   /// Lower-cased response headers as `name\nvalue\nname\nvalue`.
   pub headers: String,
   pub body: String,
@@ -163,7 +165,7 @@ impl Drop for CompletionGuard {
         body: None,
         timestamp: cluster::now_ms(),
       };
-      self.send(RawResult { status: 0, cancelled: false, timed_out: false, headers: String::new(), body: String::new(), errors: vec![failure], retries: 0 });
+      self.send(RawResult { status: 0, cancelled: false, timed_out: false, outcome_unknown: false, headers: String::new(), body: String::new(), errors: vec![failure], retries: 0 });
     }
   }
 }
@@ -193,7 +195,7 @@ impl NativeClient {
       .weak::<true>()
       .build_callback(|ctx: ThreadsafeCallContext<Completion>| {
         let Completion { id, result } = ctx.value;
-        if result.errors.is_empty() && result.retries == 0 && !result.cancelled && result.status != 0 {
+        if result.errors.is_empty() && result.retries == 0 && !result.cancelled && result.status != 0 && !result.outcome_unknown {
           Ok(FnArgs::from((id, result.status, result.headers, result.body, None)))
         } else {
           Ok(FnArgs::from((id, result.status, String::new(), String::new(), Some(result))))
@@ -256,7 +258,18 @@ impl NativeClient {
   /// `order` lists host indexes (the facade's per-call shuffle); absent means the configured order.
   #[napi(catch_unwind)]
   #[allow(clippy::too_many_arguments)]
-  pub fn submit(&self, id: u32, method: String, path: String, body: Option<String>, max_retries: u32, order: Option<Vec<u32>>, fast_retry: bool, json: Option<bool>) -> Result<()> {
+  pub fn submit(
+    &self,
+    id: u32,
+    method: String,
+    path: String,
+    body: Option<String>,
+    max_retries: u32,
+    order: Option<Vec<u32>>,
+    fast_retry: bool,
+    json: Option<bool>,
+    retry_writes: Option<bool>,
+  ) -> Result<()> {
     let method = parse_method(&method)?;
     let cancel = CancellationToken::new();
     lock(&self.in_flight).insert(id, cancel.clone());
@@ -264,7 +277,7 @@ impl NativeClient {
     let guard = CompletionGuard { id, sink: self.completions.clone(), in_flight: self.in_flight.clone(), sent: false };
     napi::bindgen_prelude::spawn(async move {
       let order = host_order(&transport, order);
-      let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry };
+      let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
       let outcome = cluster::execute(&transport, &call, &cancel).await;
       guard.deliver(to_raw(outcome, false));
     });
@@ -324,6 +337,7 @@ impl NativeClient {
     fast_retry: bool,
     deadline_ms: f64,
     json: Option<bool>,
+    retry_writes: Option<bool>,
   ) -> Result<RawResult> {
     let method = parse_method(&method)?;
     if self.transport.read().unwrap_or_else(|e| e.into_inner()).is_none() {
@@ -343,9 +357,14 @@ impl NativeClient {
     let engine = slot.as_ref().ok_or_else(|| napi::Error::from_reason("sync engine unavailable"))?;
     let order = host_order(&engine.transport, order);
     let deadline = millis(deadline_ms, "syncTimeout")?;
-    let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry };
+    let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
     let cancel = CancellationToken::new();
-    let outcome = engine.runtime.block_on(async { tokio::time::timeout(deadline, cluster::execute(&engine.transport, &call, &cancel)).await });
+    let outcome = engine.runtime.block_on(async {
+      // This runtime sleeps between sync calls: one yield lets it poll its sockets first, so pooled
+      // connections the server closed meanwhile are noticed instead of being handed a request.
+      tokio::task::yield_now().await;
+      tokio::time::timeout(deadline, cluster::execute(&engine.transport, &call, &cancel)).await
+    });
     Ok(match outcome {
       Ok(o) => to_raw(o, false),
       Err(_) => {
@@ -390,19 +409,21 @@ fn host_order(transport: &Transport, order: Option<Vec<u32>>) -> Vec<usize> {
 }
 
 fn to_raw(outcome: Outcome, timed_out: bool) -> RawResult {
-  let empty = |cancelled, errors, retries| RawResult { status: 0, cancelled, timed_out, headers: String::new(), body: String::new(), errors, retries };
+  let empty = |cancelled, outcome_unknown, errors, retries| RawResult { status: 0, cancelled, timed_out, outcome_unknown, headers: String::new(), body: String::new(), errors, retries };
   match outcome {
     Outcome::Response { response, errors, retries } => RawResult {
       status: response.status as u32,
       cancelled: false,
       timed_out,
+      outcome_unknown: false,
       headers: response.headers,
       body: response.body,
       errors: errors.into_iter().map(raw_attempt).collect(),
       retries,
     },
-    Outcome::AllFailed { errors, retries } => empty(false, errors.into_iter().map(raw_attempt).collect(), retries),
-    Outcome::Cancelled => empty(!timed_out, Vec::new(), 0),
+    Outcome::AllFailed { errors, retries } => empty(false, false, errors.into_iter().map(raw_attempt).collect(), retries),
+    Outcome::OutcomeUnknown { errors, retries } => empty(false, true, errors.into_iter().map(raw_attempt).collect(), retries),
+    Outcome::Cancelled => empty(!timed_out, false, Vec::new(), 0),
   }
 }
 
