@@ -9,8 +9,12 @@
 //! [`rpc`] calls each gRPC method by its path with tonic's generic client and the prost codec,
 //! so there is no generated service code either.
 //!
-//! Nothing in the napi layer uses this yet.
+//! [`client`] is the engine (channels, retries, auth tokens); [`binding`] its napi surface.
 #![allow(dead_code)]
 
+pub mod binding;
+pub mod client;
+pub mod lease;
 pub mod proto;
 pub mod rpc;
+pub mod watch;
