@@ -2,5 +2,5 @@
 import Etcd from './index.js'
 
 export default Etcd
-export const { Watcher, CancellationToken, AbortError, ETCD_ERROR_CODES, clusterInfo } = Etcd
+export const { Watcher, CancellationToken, AbortError, ETCD_ERROR_CODES, clusterInfo, Etcd3, Namespace, Lease, isRecoverableError } = Etcd
 export { Etcd }

@@ -297,6 +297,8 @@ fn method_path(path: &str) -> Option<&'static str> {
     "/etcdserverpb.Lease/LeaseRevoke",
     "/etcdserverpb.Lease/LeaseTimeToLive",
     "/etcdserverpb.Lease/LeaseLeases",
+    // keepaliveOnce: one request on the bidirectional method, answered once
+    "/etcdserverpb.Lease/LeaseKeepAlive",
     "/etcdserverpb.Cluster/MemberAdd",
     "/etcdserverpb.Cluster/MemberRemove",
     "/etcdserverpb.Cluster/MemberUpdate",
