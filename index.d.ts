@@ -2,6 +2,7 @@
 // Hand-written: the calling conventions live in the JS facade; `binding.d.ts` (generated) types
 // the native layer underneath.
 import { EventEmitter } from 'node:events'
+import type * as V3 from './v3'
 
 declare class Etcd {
   /**
@@ -156,6 +157,23 @@ declare class Etcd {
 
   static Etcd: typeof Etcd
   static default: typeof Etcd
+
+  // --- the v3 client: npm etcd3's exports (types in ./v3), loaded on first access ---
+  /** The whole v3 module, as `require('etcd-napi/v3')`. */
+  static readonly v3: typeof V3
+  static readonly Etcd3: typeof V3.Etcd3
+  static readonly Namespace: typeof V3.Namespace
+  static readonly Lease: typeof V3.Lease
+  static readonly LeaseState: typeof V3.LeaseState
+  static readonly WatchBuilder: typeof V3.WatchBuilder
+  /** The v3 Role class. (The type `Etcd.Role` is the v2 role record; for the class's type import `Role` from 'etcd-napi/v3'.) */
+  static readonly Role: typeof V3.Role
+  /** The v3 User class. (The type `Etcd.User` is the v2 user record; for the class's type import `User` from 'etcd-napi/v3'.) */
+  static readonly User: typeof V3.User
+  static readonly isRecoverableError: typeof V3.isRecoverableError
+  static readonly castGrpcError: typeof V3.castGrpcError
+  /** The v3 EtcdError class. (The type `Etcd.EtcdError` is the v2 error answer.) */
+  static readonly EtcdError: typeof V3.EtcdError
 }
 
 declare namespace Etcd {

@@ -41,9 +41,10 @@ function markRecoverable(err) {
   err[RecoverableError] = true
 }
 
+/** A broken invariant inside the client itself (not a server or network failure): a bug in etcd-napi. */
 class ClientRuntimeError extends Error {
   constructor(message) {
-    super(`${message} Please report this error at https://github.com/microsoft/etcd3`)
+    super(`${message} (an internal error of etcd-napi's v3 client; please report it to etcd-napi)`)
   }
 }
 define(ClientRuntimeError, 'ETCD3_CLIENT_RUNTIME')
