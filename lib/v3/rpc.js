@@ -197,10 +197,11 @@ class Rpc {
   keepAlive(leaseId, ttl, handlers) {
     let stopped = false
     hold()
-    const handle = this._native.keepAlive(String(leaseId), Number(ttl), (kind, value, message) => {
+    const handle = this._native.keepAlive(String(leaseId), Number(ttl), (kind, value, message, answer) => {
       if (stopped) return
       if (kind === 0) {
-        if (handlers.onSucceeded) handlers.onSucceeded(String(value))
+        const res = answer ? messages.types.LeaseKeepAliveResponse.decode(answer) : null
+        if (handlers.onSucceeded) handlers.onSucceeded(res ? res.TTL : String(value), res ? res.header : undefined)
       } else if (kind === 1) {
         if (handlers.onFailed) handlers.onFailed(grpcError(value, message))
       } else {

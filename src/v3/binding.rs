@@ -175,9 +175,10 @@ impl V3Client {
   }
 
   /// Keeps lease `id` (decimal string) alive on the client's shared stream. `onSignal(kind, value,
-  /// message)`: kind 0 renewed (`value` = new TTL), 1 a refresh failed (`value` = gRPC code), 2 lost.
-  #[napi(catch_unwind, ts_args_type = "id: string, ttl: number, onSignal: (kind: number, value: number, message: string) => void")]
-  pub fn keep_alive(&self, id: String, ttl: f64, on_signal: Function<FnArgs<(u32, f64, String)>, ()>) -> Result<V3LeaseHandle> {
+  /// message, body)`: kind 0 renewed (`value` = new TTL, `body` = encoded LeaseKeepAliveResponse),
+  /// 1 a refresh failed (`value` = gRPC code), 2 lost.
+  #[napi(catch_unwind, ts_args_type = "id: string, ttl: number, onSignal: (kind: number, value: number, message: string, body: Buffer | null) => void")]
+  pub fn keep_alive(&self, id: String, ttl: f64, on_signal: Function<LeaseArgs, ()>) -> Result<V3LeaseHandle> {
     let engine = self.engine()?;
     let lease: i64 = id.trim().parse().map_err(|_| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("invalid lease id {id:?}")))?;
     let sink: LeaseSink = on_signal
@@ -186,9 +187,9 @@ impl V3Client {
       .weak::<true>()
       .build_callback(|ctx: ThreadsafeCallContext<LeaseSignal>| {
         Ok(match ctx.value {
-          LeaseSignal::Succeeded(ttl) => FnArgs::from((0u32, ttl as f64, String::new())),
-          LeaseSignal::Failed(code, msg) => FnArgs::from((1u32, code as f64, msg)),
-          LeaseSignal::Lost(msg) => FnArgs::from((2u32, 0.0, msg)),
+          LeaseSignal::Succeeded(ttl, raw) => FnArgs::from((0u32, ttl as f64, String::new(), Some(Buffer::from(raw.to_vec())))),
+          LeaseSignal::Failed(code, msg) => FnArgs::from((1u32, code as f64, msg, None)),
+          LeaseSignal::Lost(msg) => FnArgs::from((2u32, 0.0, msg, None)),
         })
       })?;
     let hub = {
@@ -242,7 +243,8 @@ impl watch::Sink for JsSink {
   }
 }
 
-type LeaseSink = ThreadsafeFunction<LeaseSignal, (), FnArgs<(u32, f64, String)>, napi::Status, false, true>;
+type LeaseArgs = FnArgs<(u32, f64, String, Option<Buffer>)>;
+type LeaseSink = ThreadsafeFunction<LeaseSignal, (), LeaseArgs, napi::Status, false, true>;
 
 /// A lease kept alive by the client's hub; `stop()` (or garbage collection) stops refreshing it.
 #[napi]

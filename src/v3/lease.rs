@@ -19,8 +19,9 @@ use super::client::{is_invalid_token, Engine, RawCodec};
 use super::proto::{LeaseKeepAliveRequest, LeaseKeepAliveResponse};
 
 pub enum LeaseSignal {
-  /// etcd renewed the lease: its new TTL in seconds.
-  Succeeded(i64),
+  /// etcd renewed the lease: its new TTL in seconds, and the encoded LeaseKeepAliveResponse (for
+  /// its header, which etcd3 passes to `keepaliveSucceeded`).
+  Succeeded(i64, Bytes),
   /// A refresh attempt failed (stream broken); the hub keeps trying until the deadline.
   Failed(i32, String),
   /// The lease is gone (expired, revoked, or not renewed before its deadline); no more signals.
@@ -147,8 +148,8 @@ impl KeepAliveHub {
           m = inbound.next() => match m {
             Some(Ok(bytes)) => {
               failures = 0;
-              if let Ok(resp) = LeaseKeepAliveResponse::decode(bytes) {
-                self.renewed(resp.id, resp.ttl);
+              if let Ok(resp) = LeaseKeepAliveResponse::decode(bytes.clone()) {
+                self.renewed(resp.id, resp.ttl, bytes);
               }
             }
             Some(Err(status)) => break (status.code() as i32, status.message().to_string(), is_invalid_token(&status)),
@@ -198,7 +199,7 @@ impl KeepAliveHub {
     }
   }
 
-  fn renewed(&self, id: i64, ttl: i64) {
+  fn renewed(&self, id: i64, ttl: i64, raw: Bytes) {
     let now = Instant::now();
     let mut st = lock(&self.state);
     if ttl <= 0 {
@@ -211,7 +212,7 @@ impl KeepAliveHub {
       e.ttl = Duration::from_secs(ttl as u64);
       e.deadline = now + e.ttl;
       e.next_due = now + third(e.ttl);
-      (e.notify)(LeaseSignal::Succeeded(ttl));
+      (e.notify)(LeaseSignal::Succeeded(ttl, raw));
     }
   }
 
