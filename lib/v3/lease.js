@@ -177,9 +177,12 @@ class Lease extends EventEmitter {
         if (this.innerState === LeaseState.Revoked) return
         const cast = castGrpcError(err)
         if (cast instanceof EtcdLeaseInvalidError) {
-          // etcd said the lease is gone: etcd3 reports the failed keep-alive, then the loss.
-          this.safeEmit('keepaliveFailed', cast)
-          this.emitLoss(cast)
+          // etcd said the lease is gone: etcd3 reports the failed keep-alive, then the loss, with
+          // the lease id in the message ("Lease <id> is expired or revoked").
+          const gone = new EtcdLeaseInvalidError(id)
+          Object.defineProperty(gone, 'cause', { value: cast, writable: true, configurable: true })
+          this.safeEmit('keepaliveFailed', gone)
+          this.emitLoss(gone)
           return
         }
         const lost = new EtcdLeaseInvalidError(id)

@@ -5,6 +5,10 @@
 const { binding } = require('../native')
 const messages = require('./messages')
 const { invalidArg, AbortError } = require('../errors')
+const { ClientClosedError } = require('./errors')
+
+// A pending call's `done` code meaning "the client was closed" (not a gRPC status).
+const CLOSED = -2
 
 // Calls that may be sent to another member after a failure even if they reached one: reads.
 const READS = new Set([
@@ -95,7 +99,7 @@ class Rpc {
   call(service, method, request, callOptions = {}) {
     const m = messages.methods[service] && messages.methods[service][method]
     if (!m) return Promise.reject(invalidArg(`unknown etcd method ${service}.${method}`))
-    if (this._closed) return Promise.reject(grpcError(1, 'the client was closed'))
+    if (this._closed) return Promise.reject(new ClientClosedError(service))
     let body
     try {
       body = m.requestType.encode(request || {})
@@ -111,7 +115,9 @@ class Rpc {
       let onAbort = null
       this._pending.set(id, (code, message, answer) => {
         if (onAbort !== null) signal.removeEventListener('abort', onAbort)
-        if (code < 0) {
+        if (code === CLOSED) {
+          reject(new ClientClosedError(service))
+        } else if (code < 0) {
           try {
             resolve(m.responseType.decode(answer))
           } catch (err) {
@@ -229,7 +235,7 @@ class Rpc {
     for (const s of [...this._streams]) (s.stop || s.cancel)()
     for (const [, done] of this._pending) {
       release()
-      done(1, 'the client was closed', null)
+      done(CLOSED, 'the client was closed', null)
     }
     this._pending.clear()
     this._native.close()

@@ -2,7 +2,7 @@
 //! every call), Go clientv3's retry rule, auth tokens, and deadlines. Calls move encoded protobuf
 //! messages: the JS facade owns the message shapes (as it owns JSON parsing for v2).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -17,6 +17,9 @@ use tonic::{Code, Status};
 use super::proto::{AuthenticateRequest, AuthenticateResponse};
 use crate::error::ConfigError;
 use crate::tls::{client_config, TlsMaterial};
+
+/// Rounds over the members for a read that keeps failing on broken connections.
+const READ_ROUNDS: u32 = 3;
 
 /// Largest message accepted, as etcd's Go client (2 GiB - 1).
 const MAX_MESSAGE: usize = i32::MAX as usize;
@@ -43,6 +46,9 @@ impl CallError {
 
 struct Member {
   channel: Channel,
+  /// The member has answered since its connection was (re)made: until then a call's wait for an
+  /// answer is bounded by `dialTimeout` (a member can accept TCP and never speak HTTP/2).
+  answered: AtomicBool,
 }
 
 pub struct Engine {
@@ -51,6 +57,7 @@ pub struct Engine {
   next: AtomicUsize,
   credentials: Option<(String, String)>,
   token: RwLock<Option<Arc<str>>>,
+  dial_timeout: Option<Duration>,
 }
 
 impl Engine {
@@ -89,46 +96,72 @@ impl Engine {
       } else {
         endpoint.connect_lazy()
       };
-      members.push(Member { channel });
+      members.push(Member { channel, answered: AtomicBool::new(false) });
     }
-    Ok(Self { members, next: AtomicUsize::new(0), credentials: opts.credentials, token: RwLock::new(None) })
+    Ok(Self { members, next: AtomicUsize::new(0), credentials: opts.credentials, token: RwLock::new(None), dial_timeout: opts.dial_timeout })
   }
 
   /// One unary call. `idempotent`: safe to send again after it may have reached a member (reads);
   /// anything else is sent again only when the failure proves it never left the client.
   pub async fn unary(&self, path: &'static str, body: Bytes, idempotent: bool, cancel: &CancellationToken) -> Result<Bytes, CallError> {
     let n = self.members.len();
-    let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+    // Reads get a few rounds over the members (a single member may just be restarting); a write
+    // gets one, and moves on only when it never left the client.
+    let rounds = if idempotent { READ_ROUNDS } else { 1 };
     let mut last = None;
-    for i in 0..n {
-      let member = &self.members[(start + i) % n];
-      let mut refreshed = false;
-      loop {
-        let token = self.token_for(member, cancel).await?;
-        let attempt = tokio::select! {
+    for round in 0..rounds {
+      if round > 0 {
+        tokio::select! {
           biased;
           _ = cancel.cancelled() => return Err(cancelled()),
-          r = call_raw(&member.channel, path, body.clone(), token.as_deref()) => r,
-        };
-        match attempt {
-          Ok(bytes) => return Ok(bytes),
-          Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
-            // Tokens expire (etcd's simple tokens after 5 minutes idle): fetch a new one, once.
-            refreshed = true;
-            self.clear_token(token.as_deref());
-          }
-          Err(status) => {
-            let retry = status.code() == Code::Unavailable && (idempotent || never_sent(&status));
-            if !retry {
-              return Err(CallError::from_status(&status));
+          _ = tokio::time::sleep(Duration::from_millis(50 << round)) => {}
+        }
+      }
+      let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+      for i in 0..n {
+        let member = &self.members[(start + i) % n];
+        let mut refreshed = false;
+        loop {
+          let token = self.token_for(member, cancel).await?;
+          let attempt = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(cancelled()),
+            r = self.attempt(member, path, body.clone(), token.as_deref()) => r,
+          };
+          match attempt {
+            Ok(bytes) => return Ok(bytes),
+            Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
+              // Tokens expire (etcd's simple tokens after 5 minutes idle): fetch a new one, once.
+              refreshed = true;
+              self.clear_token(token.as_deref());
             }
-            last = Some(CallError::from_status(&status));
-            break;
+            Err(status) => {
+              let broken = connection_failed(&status);
+              if !(broken && (idempotent || never_sent(&status))) {
+                return Err(CallError::from_status(&status));
+              }
+              last = Some(CallError::from_status(&status));
+              break;
+            }
           }
         }
       }
     }
     Err(last.unwrap_or_else(|| CallError { code: Code::Unavailable as i32, message: "no etcd member answered".into() }))
+  }
+
+  /// One exchange with one member; until the member has answered once, bounded by `dialTimeout`.
+  async fn attempt(&self, member: &Member, path: &'static str, body: Bytes, token: Option<&str>) -> Result<Bytes, Status> {
+    let result = match self.dial_timeout.filter(|_| !member.answered.load(Ordering::Relaxed)) {
+      Some(t) => match tokio::time::timeout(t, call_raw(&member.channel, path, body, token)).await {
+        Ok(r) => r,
+        Err(_) => Err(Status::unavailable("no answer from the member within dialTimeout")),
+      },
+      None => call_raw(&member.channel, path, body, token).await,
+    };
+    // A status from the server proves the connection speaks gRPC; a broken one must prove it again.
+    member.answered.store(!matches!(&result, Err(s) if connection_failed(s)), Ordering::Relaxed);
+    result
   }
 
   async fn token_for(&self, member: &Member, cancel: &CancellationToken) -> Result<Option<Arc<str>>, CallError> {
@@ -181,6 +214,12 @@ fn cancelled() -> CallError {
 pub fn is_invalid_token(s: &Status) -> bool {
   let m = s.message();
   m.contains("invalid auth token") || m.contains("auth token is expired")
+}
+
+/// The connection failed (as opposed to etcd answering with an error): tonic reports refused or
+/// dropped connections as UNAVAILABLE, and a connection broken mid-call as UNKNOWN "transport error".
+fn connection_failed(s: &Status) -> bool {
+  s.code() == Code::Unavailable || (s.code() == Code::Unknown && s.message().contains("transport error"))
 }
 
 /// The request never left the client: the connection could not be made (refused, unreachable,

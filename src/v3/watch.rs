@@ -47,6 +47,9 @@ pub async fn run<S: Sink>(engine: Arc<Engine>, mut create: WatchCreateRequest, c
   // 0 = "from now": the first `created` answer tells where "now" was.
   let mut next = create.start_revision;
   let mut failures: u32 = 0;
+  // etcd 3.5 cancels a watch created with an expired token as "permission denied" (not "invalid
+  // auth token", etcd-io/etcd#12385): re-authenticate once before believing it.
+  let mut auth_retried = false;
   loop {
     if cancel.is_cancelled() || !sink.deliver(WatchSignal::Connecting).await {
       return;
@@ -113,6 +116,13 @@ pub async fn run<S: Sink>(engine: Arc<Engine>, mut create: WatchCreateRequest, c
         break (13, "undecodable watch response".to_string(), false);
       };
       failures = 0;
+      if resp.canceled && resp.cancel_reason.contains("permission denied") && token.is_some() && engine.has_credentials() && !auth_retried {
+        auth_retried = true;
+        break (16, "the watch was refused with a cached auth token; authenticating again".to_string(), true);
+      }
+      if resp.created && !resp.canceled {
+        auth_retried = false;
+      }
       let header_rev = resp.header.as_ref().map(|h| h.revision).unwrap_or(0);
       if resp.created && next == 0 {
         next = header_rev + 1;
