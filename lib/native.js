@@ -2,21 +2,17 @@
 // The generated napi-rs loader (built by `npm install` / `npm run build`), and the completion
 // side of async calls: every client's finished calls arrive at one dispatcher by call id.
 const binding = require('../binding.js')
+const { hold, release } = require('./alive')
 
 /** Calls in flight: id -> function receiving the native result. */
 const pending = new Map()
 let lastId = 0
 
-// Pending calls keep the process alive the way open sockets do; an idle client does not. The
-// native completion channels are weak, so this one timer is ref'd exactly while calls are pending.
-const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
-keepAlive.unref()
-
 function onComplete(id, status, headers, body, extra) {
   const done = pending.get(id)
   if (done === undefined) return // cancelled meanwhile
   pending.delete(id)
-  if (pending.size === 0) keepAlive.unref()
+  release()
   done(status, headers, body, extra)
 }
 
@@ -28,13 +24,13 @@ function createClient(options) {
 /** Starts a call; `done(status, headers, body, extra)` runs once unless the call is cancelled first. Returns its id. */
 function submit(client, method, target, body, maxRetries, order, fastRetry, json, retryWrites, done) {
   const id = (lastId = (lastId + 1) >>> 0)
-  if (pending.size === 0) keepAlive.ref()
+  hold()
   pending.set(id, done)
   try {
     client.submit(id, method, target, body, maxRetries, order, fastRetry, json, retryWrites)
   } catch (err) {
     pending.delete(id)
-    if (pending.size === 0) keepAlive.unref()
+    release()
     throw err
   }
   return id
@@ -43,7 +39,7 @@ function submit(client, method, target, body, maxRetries, order, fastRetry, json
 /** Cancels a pending call: no result is delivered and the native request is dropped. */
 function cancel(client, id) {
   if (!pending.delete(id)) return
-  if (pending.size === 0) keepAlive.unref()
+  release()
   client.cancel(id)
 }
 

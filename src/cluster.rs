@@ -47,7 +47,7 @@ pub enum Outcome {
   Response { response: Response, errors: Vec<Attempt>, retries: u32 },
   AllFailed { errors: Vec<Attempt>, retries: u32 },
   /// A write failed after it may have reached a server: not sent again (it could apply twice).
-  OutcomeUnknown { errors: Vec<Attempt>, retries: u32 },
+  Uncertain { errors: Vec<Attempt>, retries: u32 },
   Cancelled,
 }
 
@@ -69,7 +69,7 @@ pub async fn execute(transport: &Transport, call: &Call<'_>, cancel: &Cancellati
       let resend = call.may_resend_after(&failure);
       errors.push(Attempt { server: transport.hosts[index].base.clone(), failure, timestamp_ms: now_ms() });
       if !resend {
-        return Outcome::OutcomeUnknown { errors, retries };
+        return Outcome::Uncertain { errors, retries };
       }
     }
     // An empty host list records no error, and "every error matches" holds vacuously,

@@ -2,6 +2,7 @@
 //! modules below; the node-etcd calling conventions live in the JS facade (`lib/`).
 #![deny(clippy::all)]
 
+mod calls;
 mod cluster;
 mod error;
 mod tls;
@@ -9,7 +10,6 @@ mod transport;
 mod v2;
 mod v3;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use napi_derive::napi;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
+use crate::calls::{lock, DeliverOnce, InFlight};
 use crate::cluster::{Attempt, Call, Failure, Outcome};
 use crate::error::ConfigError;
 use crate::tls::TlsMaterial;
@@ -111,7 +112,7 @@ pub struct NativeClient {
   /// the process alive while calls are pending), shared by all its calls.
   completions: Arc<CompletionSink>,
   /// Cancellation handles of the calls in flight, by call id.
-  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
+  in_flight: InFlight,
   /// Sync calls run on the JS thread itself: a current-thread runtime with its own connection
   /// pool, created on the first sync call. Driving the shared runtime from the JS thread would
   /// cost two thread hand-offs per call (about half of a call's latency on small VMs).
@@ -131,48 +132,19 @@ struct Completion {
   result: RawResult,
 }
 
-/// Delivers a call's result exactly once, also if the task unwinds before it finishes (then as
-/// a failed call), so a pending JS call can never hang.
-struct CompletionGuard {
-  id: u32,
-  sink: Arc<CompletionSink>,
-  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
-  sent: bool,
-}
-
-impl CompletionGuard {
-  fn deliver(mut self, result: RawResult) {
-    self.send(result);
-  }
-
-  fn send(&mut self, result: RawResult) {
-    self.sent = true;
-    lock(&self.in_flight).remove(&self.id);
-    let _ = self.sink.call(Completion { id: self.id, result }, ThreadsafeFunctionCallMode::NonBlocking);
-  }
-}
-
-impl Drop for CompletionGuard {
-  fn drop(&mut self) {
-    if !self.sent {
-      let failure = RawAttemptError {
-        server: String::new(),
-        code: Some("ERR_INTERNAL".to_string()),
-        message: Some("the request task ended unexpectedly".to_string()),
-        syscall: None,
-        status: None,
-        headers: None,
-        body: None,
-        timestamp: cluster::now_ms(),
-      };
-      self.send(RawResult { status: 0, cancelled: false, timed_out: false, outcome_unknown: false, headers: String::new(), body: String::new(), errors: vec![failure], retries: 0 });
-    }
-  }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-  // A poisoned map is still a valid map: keep going rather than panic.
-  m.lock().unwrap_or_else(|e| e.into_inner())
+/// The result JS receives when a request task unwinds before it finishes.
+fn unwound_result() -> RawResult {
+  let failure = RawAttemptError {
+    server: String::new(),
+    code: Some("ERR_INTERNAL".to_string()),
+    message: Some("the request task ended unexpectedly".to_string()),
+    syscall: None,
+    status: None,
+    headers: None,
+    body: None,
+    timestamp: cluster::now_ms(),
+  };
+  RawResult { status: 0, cancelled: false, timed_out: false, outcome_unknown: false, headers: String::new(), body: String::new(), errors: vec![failure], retries: 0 }
 }
 
 struct SyncEngine {
@@ -231,7 +203,7 @@ impl NativeClient {
     Ok(Self {
       transport: RwLock::new(Some(Arc::new(transport))),
       completions: Arc::new(completions),
-      in_flight: Arc::new(Mutex::new(HashMap::new())),
+      in_flight: InFlight::default(),
       sync: Mutex::new(None),
       options: Mutex::new(options),
     })
@@ -271,10 +243,17 @@ impl NativeClient {
     retry_writes: Option<bool>,
   ) -> Result<()> {
     let method = parse_method(&method)?;
-    let cancel = CancellationToken::new();
-    lock(&self.in_flight).insert(id, cancel.clone());
     let transport = self.transport()?;
-    let guard = CompletionGuard { id, sink: self.completions.clone(), in_flight: self.in_flight.clone(), sent: false };
+    let cancel = self.in_flight.register(id);
+    let sink = Arc::clone(&self.completions);
+    let guard = DeliverOnce::new(
+      id,
+      self.in_flight.clone(),
+      move |result| {
+        let _ = sink.call(Completion { id, result }, ThreadsafeFunctionCallMode::NonBlocking);
+      },
+      unwound_result,
+    );
     napi::bindgen_prelude::spawn(async move {
       let order = host_order(&transport, order);
       let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
@@ -288,9 +267,7 @@ impl NativeClient {
   /// pooled connections close, and later calls fail with `ERR_CLIENT_CLOSED`. Idempotent.
   #[napi]
   pub fn close(&self) {
-    for (_, token) in lock(&self.in_flight).drain() {
-      token.cancel();
-    }
+    self.in_flight.cancel_all();
     self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
     lock(&self.sync).take();
   }
@@ -319,9 +296,7 @@ impl NativeClient {
   /// Cancels call `id`: its socket is dropped and no retry continues. Unknown ids are ignored.
   #[napi]
   pub fn cancel(&self, id: u32) {
-    if let Some(token) = lock(&self.in_flight).remove(&id) {
-      token.cancel();
-    }
+    self.in_flight.cancel(id);
   }
 
   /// The same call, blocking the JS thread until it ends or `deadlineMs` passes.
@@ -382,7 +357,7 @@ impl NativeClient {
 }
 
 /// A positive duration in milliseconds, up to about 24.8 days (Node's own timer limit).
-fn millis(ms: f64, what: &str) -> Result<Duration> {
+pub(crate) fn millis(ms: f64, what: &str) -> Result<Duration> {
   const MAX_MS: f64 = 2_147_483_647.0;
   if !(ms.is_finite() && ms > 0.0 && ms <= MAX_MS) {
     return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("{what} must be a positive number of milliseconds up to {MAX_MS}, got {ms}")).into());
@@ -422,7 +397,7 @@ fn to_raw(outcome: Outcome, timed_out: bool) -> RawResult {
       retries,
     },
     Outcome::AllFailed { errors, retries } => empty(false, false, errors.into_iter().map(raw_attempt).collect(), retries),
-    Outcome::OutcomeUnknown { errors, retries } => empty(false, true, errors.into_iter().map(raw_attempt).collect(), retries),
+    Outcome::Uncertain { errors, retries } => empty(false, true, errors.into_iter().map(raw_attempt).collect(), retries),
     Outcome::Cancelled => empty(!timed_out, false, Vec::new(), 0),
   }
 }

@@ -3,6 +3,7 @@
 // here (lib/v3/messages.js), cross into Rust once as bytes, and answers come back as bytes to be
 // decoded into exactly the objects etcd3 returns.
 const { binding } = require('../native')
+const { hold, release } = require('../alive')
 const messages = require('./messages')
 const { invalidArg, AbortError } = require('../errors')
 const { ClientClosedError } = require('./errors')
@@ -32,18 +33,6 @@ const READS = new Set([
 function readOnlyTxn(request) {
   const ops = [...(request.success || []), ...(request.failure || [])]
   return ops.every((op) => op && op.request_range && !op.request_put && !op.request_delete_range && !op.request_txn)
-}
-
-// Calls in flight and open streams keep the process alive, as sockets would; the native
-// channels are weak, so one shared timer stands for them while any is open.
-let open = 0
-const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
-keepAlive.unref()
-const hold = () => {
-  if (open++ === 0) keepAlive.ref()
-}
-const release = () => {
-  if (--open === 0) keepAlive.unref()
 }
 
 /** etcd3's errors carry the gRPC status code and etcd's text; the facade casts them to classes. */

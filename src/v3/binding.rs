@@ -1,7 +1,6 @@
 //! napi surface of the v3 engine: plain data in, encoded messages out. The facade
 //! (`lib/v3/rpc.js`) encodes requests, decodes answers and builds etcd3's objects and errors.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{CallError, Engine, EngineOptions};
+use crate::calls::{lock, DeliverOnce, InFlight};
 use super::lease::{KeepAliveHub, LeaseSignal};
 use super::proto::WatchCreateRequest;
 use super::watch::{self, WatchSignal};
@@ -43,34 +43,6 @@ struct Finished {
   result: std::result::Result<Bytes, CallError>,
 }
 
-/// Delivers once, also if the task unwinds first (as a failed call), so no JS call hangs.
-struct Delivery {
-  id: u32,
-  sink: Arc<DoneSink>,
-  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
-  sent: bool,
-}
-
-impl Delivery {
-  fn send(&mut self, result: std::result::Result<Bytes, CallError>) {
-    self.sent = true;
-    lock(&self.in_flight).remove(&self.id);
-    let _ = self.sink.call(Finished { id: self.id, result }, ThreadsafeFunctionCallMode::NonBlocking);
-  }
-}
-
-impl Drop for Delivery {
-  fn drop(&mut self) {
-    if !self.sent {
-      self.send(Err(CallError { code: 13, message: "the request task ended unexpectedly".into() }));
-    }
-  }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-  m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The native side of `Etcd3`: one channel per member, multiplexing every call.
 #[napi]
 pub struct V3Client {
@@ -80,7 +52,7 @@ pub struct V3Client {
   /// Ends the hub and every watcher when the client closes.
   closing: CancellationToken,
   done: Arc<DoneSink>,
-  in_flight: Arc<Mutex<HashMap<u32, CancellationToken>>>,
+  in_flight: InFlight,
 }
 
 #[napi]
@@ -98,11 +70,7 @@ impl V3Client {
           Err(e) => FnArgs::from((id, e.code, e.message, None)),
         })
       })?;
-    let dial_timeout = match options.dial_timeout {
-      None => None,
-      Some(ms) if ms.is_finite() && ms > 0.0 && ms <= 2_147_483_647.0 => Some(Duration::from_millis(ms.ceil() as u64)),
-      Some(ms) => return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", format!("dialTimeout must be a positive number of milliseconds, got {ms}")).into()),
-    };
+    let dial_timeout = options.dial_timeout.map(|ms| crate::millis(ms, "dialTimeout")).transpose()?;
     let tls = TlsMaterial {
       ca: options.ca.unwrap_or_default().into_iter().map(|b| b.to_vec()).collect(),
       cert: options.cert.map(|b| b.to_vec()),
@@ -119,7 +87,7 @@ impl V3Client {
       hub: Mutex::new(None),
       closing: CancellationToken::new(),
       done: Arc::new(done),
-      in_flight: Arc::new(Mutex::new(HashMap::new())),
+      in_flight: InFlight::default(),
     })
   }
 
@@ -130,9 +98,16 @@ impl V3Client {
   pub fn unary(&self, id: u32, path: String, request: Buffer, idempotent: bool, deadline_ms: Option<f64>) -> Result<()> {
     let engine = self.engine()?;
     let path: &'static str = method_path(&path).ok_or_else(|| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("unknown etcd method {path:?}")))?;
-    let cancel = CancellationToken::new();
-    lock(&self.in_flight).insert(id, cancel.clone());
-    let mut delivery = Delivery { id, sink: Arc::clone(&self.done), in_flight: Arc::clone(&self.in_flight), sent: false };
+    let cancel = self.in_flight.register(id);
+    let sink = Arc::clone(&self.done);
+    let delivery = DeliverOnce::new(
+      id,
+      self.in_flight.clone(),
+      move |result| {
+        let _ = sink.call(Finished { id, result }, ThreadsafeFunctionCallMode::NonBlocking);
+      },
+      || Err(CallError { code: 13, message: "the request task ended unexpectedly".into() }),
+    );
     let body = Bytes::from(request.to_vec());
     let deadline = deadline_ms.filter(|d| d.is_finite() && *d > 0.0).map(|d| Duration::from_millis(d.ceil() as u64));
     napi::bindgen_prelude::spawn(async move {
@@ -144,7 +119,7 @@ impl V3Client {
         },
         None => call.await,
       };
-      delivery.send(result);
+      delivery.deliver(result);
     });
     Ok(())
   }
@@ -206,9 +181,7 @@ impl V3Client {
   /// Cancels call `id` (its answer arrives as a cancelled call). Unknown ids are ignored.
   #[napi]
   pub fn cancel(&self, id: u32) {
-    if let Some(token) = lock(&self.in_flight).remove(&id) {
-      token.cancel();
-    }
+    self.in_flight.cancel(id);
   }
 
   /// Cancels every call in flight, stops watchers and keep-alives, closes the channels. Idempotent.
@@ -216,9 +189,7 @@ impl V3Client {
   pub fn close(&self) {
     self.closing.cancel();
     lock(&self.hub).take();
-    for (_, token) in lock(&self.in_flight).drain() {
-      token.cancel();
-    }
+    self.in_flight.cancel_all();
     self.engine.write().unwrap_or_else(|e| e.into_inner()).take();
   }
 

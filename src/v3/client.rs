@@ -241,18 +241,36 @@ fn never_sent(s: &Status) -> bool {
   false
 }
 
+/// A request carrying etcd's `token` metadata when there is a token.
+fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
+  let mut request = tonic::Request::new(message);
+  if let Some(v) = token.and_then(|t| MetadataValue::try_from(t).ok()) {
+    request.metadata_mut().insert("token", v);
+  }
+  request
+}
+
+fn grpc(channel: Channel) -> tonic::client::Grpc<Channel> {
+  tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE)
+}
+
 /// One gRPC exchange of already encoded messages.
 pub async fn call_raw(channel: &Channel, path: &'static str, body: Bytes, token: Option<&str>) -> Result<Bytes, Status> {
-  let mut grpc = tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE);
+  let mut grpc = grpc(channel.clone());
   grpc.ready().await.map_err(|e| Status::from_error(e.into()))?;
-  let mut request = tonic::Request::new(body);
-  if let Some(t) = token {
-    if let Ok(v) = MetadataValue::try_from(t) {
-      request.metadata_mut().insert("token", v);
-    }
-  }
-  let response = grpc.unary(request, PathAndQuery::from_static(path), RawCodec).await?;
+  let response = grpc.unary(with_token(body, token), PathAndQuery::from_static(path), RawCodec).await?;
   Ok(response.into_inner())
+}
+
+/// Opens a bidirectional stream of encoded messages (Watch, LeaseKeepAlive). etcd answers the
+/// stream's headers with its first message, so `outbound` must already hold a request.
+pub async fn open_stream<S>(channel: Channel, path: &'static str, outbound: S, token: Option<&str>) -> Result<tonic::Streaming<Bytes>, Status>
+where
+  S: tokio_stream::Stream<Item = Bytes> + Send + 'static,
+{
+  let mut grpc = grpc(channel);
+  grpc.ready().await.map_err(|e| Status::from_error(e.into()))?;
+  Ok(grpc.streaming(with_token(outbound, token), PathAndQuery::from_static(path), RawCodec).await?.into_inner())
 }
 
 /// Moves encoded messages through tonic unchanged.
@@ -293,16 +311,14 @@ impl Decoder for RawCodec {
   }
 }
 
+type TlsIo = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+type ConnectError = Box<dyn std::error::Error + Send + Sync>;
+
 /// TCP + rustls (our TLS material, ALPN h2) for https members.
 fn tls_connector(
   config: Arc<rustls::ClientConfig>,
   dial_timeout: Option<Duration>,
-) -> impl tower::Service<
-  Uri,
-  Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
-  Error = Box<dyn std::error::Error + Send + Sync>,
-  Future = impl std::future::Future<Output = Result<hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>, Box<dyn std::error::Error + Send + Sync>>> + Send,
-> + Clone {
+) -> impl tower::Service<Uri, Response = TlsIo, Error = ConnectError, Future = impl std::future::Future<Output = Result<TlsIo, ConnectError>> + Send> + Clone {
   tower::service_fn(move |uri: Uri| {
     let config = Arc::clone(&config);
     async move {
@@ -316,7 +332,7 @@ fn tls_connector(
       tcp.set_nodelay(true)?;
       let name = rustls_pki_types::ServerName::try_from(host)?;
       let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
-      Ok::<_, Box<dyn std::error::Error + Send + Sync>>(hyper_util::rt::TokioIo::new(tls))
+      Ok::<_, ConnectError>(hyper_util::rt::TokioIo::new(tls))
     }
   })
 }

@@ -7,15 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::uri::PathAndQuery;
 use prost::Message;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::MetadataValue;
 
-use super::client::{is_invalid_token, Engine, RawCodec};
+use super::client::{is_invalid_token, open_stream, Engine};
+use crate::calls::lock;
 use super::proto::{LeaseKeepAliveRequest, LeaseKeepAliveResponse};
 
 pub enum LeaseSignal {
@@ -48,10 +47,6 @@ pub struct KeepAliveHub {
   state: Mutex<State>,
   changed: Notify,
   cancel: CancellationToken,
-}
-
-fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-  m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn third(ttl: Duration) -> Duration {
@@ -104,25 +99,15 @@ impl KeepAliveHub {
         }
       };
       let (tx, rx) = mpsc::channel::<Bytes>(64);
-      let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
-      if let Some(t) = token.as_deref() {
-        if let Ok(v) = MetadataValue::try_from(t) {
-          request.metadata_mut().insert("token", v);
-        }
-      }
       // The server answers the stream's headers with its first message: queue refreshes first.
       self.send_due(&tx);
-      let mut grpc = tonic::client::Grpc::new(channel);
       let opened = tokio::select! {
         biased;
         _ = self.cancel.cancelled() => return,
-        r = async {
-          grpc.ready().await.map_err(|e| tonic::Status::from_error(e.into()))?;
-          grpc.streaming(request, PathAndQuery::from_static("/etcdserverpb.Lease/LeaseKeepAlive"), RawCodec).await
-        } => r,
+        r = open_stream(channel, "/etcdserverpb.Lease/LeaseKeepAlive", tokio_stream::wrappers::ReceiverStream::new(rx), token.as_deref()) => r,
       };
       let mut inbound = match opened {
-        Ok(r) => r.into_inner(),
+        Ok(stream) => stream,
         Err(status) => {
           if is_invalid_token(&status) {
             self.engine.forget_token(token.as_deref());

@@ -10,13 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::uri::PathAndQuery;
 use prost::Message;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::MetadataValue;
 
-use super::client::{is_invalid_token, Engine, RawCodec};
+use super::client::{is_invalid_token, open_stream, Engine};
 use super::proto::{WatchCreateRequest, WatchOp, WatchRequest, WatchResponse};
 
 /// What the loop reports to JS.
@@ -73,23 +71,13 @@ pub async fn run<S: Sink>(engine: Arc<Engine>, mut create: WatchCreateRequest, c
     // request and then waits for the watcher to end.
     let hold = cancel.clone();
     let outbound = tokio_stream::once(Bytes::from(first.encode_to_vec())).chain(WaitFor(Box::pin(async move { hold.cancelled_owned().await })));
-    let mut request = tonic::Request::new(outbound);
-    if let Some(t) = token.as_deref() {
-      if let Ok(v) = MetadataValue::try_from(t) {
-        request.metadata_mut().insert("token", v);
-      }
-    }
-    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(i32::MAX as usize);
     let opened = tokio::select! {
       biased;
       _ = cancel.cancelled() => return,
-      r = async {
-        grpc.ready().await.map_err(|e| tonic::Status::from_error(e.into()))?;
-        grpc.streaming(request, PathAndQuery::from_static("/etcdserverpb.Watch/Watch"), RawCodec).await
-      } => r,
+      r = open_stream(channel, "/etcdserverpb.Watch/Watch", outbound, token.as_deref()) => r,
     };
     let mut inbound = match opened {
-      Ok(r) => r.into_inner(),
+      Ok(stream) => stream,
       Err(status) => {
         if is_invalid_token(&status) {
           engine.forget_token(token.as_deref());
@@ -188,7 +176,7 @@ mod tests {
   fn backoff_is_bounded() {
     for n in 0..20 {
       let d = backoff(n).as_millis();
-      assert!(d >= 50 && d <= 5_000, "{n}: {d}");
+      assert!((50..=5_000).contains(&d), "{n}: {d}");
     }
   }
 }
