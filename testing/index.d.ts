@@ -117,3 +117,23 @@ export declare function startEtcd(options?: StartEtcdOptions): Promise<EtcdClust
 
 /** Starts a cluster of `size` members (default 3); resolves once every member's /health is good. */
 export declare function startCluster(options?: StartClusterOptions): Promise<EtcdCluster>
+
+/** Loopback client and peer URLs on free ports for a member that will join a running cluster. */
+export declare function memberUrls(options?: { tls?: boolean }): Promise<{ clientUrl: string; peerUrl: string }>
+
+export interface StartJoiningMemberOptions extends StartEtcdOptions {
+  /** The name given to the members API when the member was added. */
+  name: string
+  clientUrl: string
+  peerUrl: string
+  /** Every member as `name=peerUrl`, this one included (what the members API lists after the add). */
+  initialCluster: string
+  /** Resolve once the member listens on its client port (default), or once it is healthy (learners never are). */
+  waitFor?: 'listening' | 'health'
+}
+
+/**
+ * Starts one member with `--initial-cluster-state existing`, after it has been added through the members API.
+ * Resolves with a handle like startEtcd()'s.
+ */
+export declare function startJoiningMember(options: StartJoiningMemberOptions): Promise<EtcdCluster>

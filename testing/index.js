@@ -664,7 +664,56 @@ function startCluster ({ size = 3, ...opts } = {}) {
   return launch(size, opts)
 }
 
-module.exports = { findEtcd, installEtcd, startEtcd, startCluster, ETCD_VERSION }
+// ---------------------------------------------------------------- joining a running cluster
+
+// Loopback URLs on free ports (reserved for this process) for a member that will join a running
+// cluster: add it through the members API with `peerUrl` first, then startJoiningMember().
+async function memberUrls ({ tls = false } = {}) {
+  const [clientPort, peerPort] = await reservePorts(2)
+  return { clientUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`, peerUrl: `http://127.0.0.1:${peerPort}` }
+}
+
+// Starts one member that joins a running cluster (--initial-cluster-state existing), once it has been
+// added through the members API. `initialCluster`: every member as `name=peerUrl`, this one included
+// (what the members API lists after the add). Resolves with a handle like startEtcd()'s once the member
+// answers on its client port (`waitFor: 'health'`: once it is healthy; learners never are).
+async function startJoiningMember ({ name, clientUrl, peerUrl, initialCluster, waitFor = 'listening', ...opts }) {
+  if (typeof name !== 'string' || !name) throw new TypeError('name is required')
+  if (typeof initialCluster !== 'string' || !initialCluster.includes(`${name}=`)) {
+    throw new TypeError('initialCluster must list the joining member as name=peerUrl')
+  }
+  const bin = opts.bin ? path.resolve(opts.bin) : await findEtcd()
+  const info = await etcdVersion(bin)
+  const ports = [Number(new URL(clientUrl).port), Number(new URL(peerUrl).port)]
+  for (const port of ports) reservedPorts.add(port)
+  const overrides = ['--initial-cluster', initialCluster, '--initial-cluster-state', 'existing']
+  const cluster = new Cluster({ bin, info, size: 1, opts: { ...opts, args: [...overrides, ...(opts.args || [])] }, ports })
+  const m = cluster.members[0]
+  m.name = name
+  m.clientUrl = clientUrl
+  m.peerUrl = peerUrl
+  cluster.args[0] = cluster.memberArgs(0)
+  liveClusters.add(cluster)
+  installExitHooks()
+  try {
+    cluster.spawnMember(0)
+    const deadline = Date.now() + (opts.timeout || DEFAULT_TIMEOUT)
+    if (waitFor === 'health') {
+      await cluster.poll(0, 'health', deadline, cluster.healthy(0))
+    } else {
+      await cluster.poll(0, 'a listening client port', deadline, async (timeout) => {
+        await request(`${clientUrl}/version`, { timeout, tls: cluster.probeTls })
+        return true
+      })
+    }
+    return cluster.handle()
+  } catch (err) {
+    await cluster.stop().catch(() => {})
+    throw err
+  }
+}
+
+module.exports = { findEtcd, installEtcd, startEtcd, startCluster, memberUrls, startJoiningMember, ETCD_VERSION }
 
 // ---------------------------------------------------------------- command line
 

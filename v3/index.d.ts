@@ -683,6 +683,11 @@ export type ErrorCode =
   | 'ETCD3_WATCH_STREAM_ENDED'
   | 'ETCD3_NOT_CAMPAIGNING'
   | 'ETCD3_STM_CONFLICT'
+  | 'ETCD3_LOCK_TIMEOUT'
+  | 'ETCD3_LOCK_LOST'
+  // on plain Errors: misuse of a Lock object, options a software transaction cannot honour
+  | 'ETCD3_LOCK_IN_USE'
+  | 'ETCD3_STM_UNSUPPORTED'
   | 'ETCD3_NO_LEADER'
   | 'ETCD3_NOT_LEADER'
   | 'ETCD3_LEADER_CHANGED'
@@ -701,6 +706,9 @@ export type ErrorCode =
   | 'ETCD3_SERVER_STOPPED'
   | 'ETCD3_UNHEALTHY_CLUSTER'
   | 'ETCD3_NOT_CAPABLE'
+  // administration: a snapshot that fails etcd's sha256 (an EtcdError); syncUpdates() before a revision is known
+  | 'ETCD3_SNAPSHOT_CORRUPT'
+  | 'ETCD3_MIRROR_NOT_SYNCED'
 
 /** Marks (as an own property) the errors that are worth retrying; see `isRecoverableError`. */
 export declare const RecoverableError: unique symbol
@@ -817,8 +825,14 @@ export declare class EtcdUserNotFoundError extends Error {
   grpcCode?: number
   details?: string
 }
-/** etcd3's lock failure; nothing here throws it until `lock()` is available. */
+/** A lock is held by someone else (fail-fast acquire), or a wait for it ended. */
 export declare class EtcdLockFailedError extends Error {
+  code: ErrorCode
+}
+/** etcd-napi's: `acquire({ wait: true, timeout })` timed out. Still an EtcdLockFailedError. */
+export declare class EtcdLockTimeoutError extends EtcdLockFailedError {}
+/** etcd-napi's: the lease of a held (or queued) lock expired or was revoked. */
+export declare class EtcdLockLostError extends Error {
   code: ErrorCode
 }
 /** Wrong user name or password. */
@@ -843,11 +857,11 @@ export declare class EtcdWatchStreamEnded extends Error {
   constructor()
   code: ErrorCode
 }
-/** etcd3's election error; nothing here throws it until `election()` is available. */
+/** A campaign that resigned or failed was asked to proclaim. */
 export declare class NotCampaigningError extends Error {
   code: ErrorCode
 }
-/** etcd3's STM conflict; nothing here throws it until `stm()` is available. */
+/** A software transaction still conflicted after its retries. */
 export declare class STMConflictError extends Error {
   constructor()
   code: ErrorCode
@@ -1294,8 +1308,8 @@ export declare class MaintenanceClient {
   defragment(options?: CallOptions): Promise<IDefragmentResponse>
   hash(options?: CallOptions): Promise<IHashResponse>
   hashKV(req: IHashKVRequest, options?: CallOptions): Promise<IHashKVResponse>
-  /** Always rejects (code 'ETCD3_UNSUPPORTED'): snapshots are a stream, not offered here. */
-  snapshot(options?: CallOptions): Promise<never>
+  /** The database of a member as a Readable (object mode) of SnapshotResponse messages; see `Etcd3.snapshot()` for bytes. */
+  snapshot(options?: CallOptions): Promise<SnapshotResponseStream>
   moveLeader(req: IMoveLeaderRequest, options?: CallOptions): Promise<IMoveLeaderResponse>
   downgrade(req: IDowngradeRequest, options?: CallOptions): Promise<IDowngradeResponse>
 }
@@ -1322,88 +1336,165 @@ export declare class AuthClient {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Not available yet. Typed as in etcd3 so code using them compiles, but `lock()`, `stm()` and
-// `election()` throw (code 'ETCD3_NOT_IMPLEMENTED'), and these classes are not exported at run time.
+// Concurrency: locks, elections, software transactions (Go clientv3's key layouts and semantics, so
+// `etcdctl lock`, `etcdctl elect` and Go services interoperate with them)
 
-/** Not available yet in etcd-napi. A distributed lock on a key. */
-declare class Lock {
-  private constructor()
-  ttl(seconds: number): this
-  options(options: CallOptions): this
-  acquire(): Promise<this>
-  leaseId(): Promise<string | null>
-  release(): Promise<void>
-  do<T>(fn: () => T | Promise<T>): Promise<T>
+/** How `acquire()`, `tryAcquire()` and `do()` take a lock. */
+export interface ILockAcquireOptions {
+  /** Wait in the lock's (first come, first served) queue. Default false: reject at once if held, as etcd3. */
+  wait?: boolean
+  /** Give up after this many milliseconds: EtcdLockTimeoutError (an EtcdLockFailedError). */
+  timeout?: number
+  /** Give up when this aborts: AbortError (`code` 'ABORT_ERR', `cause` the signal's reason). */
+  signal?: AbortSignal
 }
 
-/** Not available yet in etcd-napi. Isolation levels of a software transaction. */
-export declare const enum Isolation {
+interface LockEvents {
+  /** The lease of the held lock expired or was revoked: the lock is no longer ours. */
+  lost: [err: EtcdLockLostError]
+}
+
+/**
+ * A distributed lock (`client.lock(key)`): the keys `<key>/<lease id in hex>`, each under its owner's lease;
+ * the oldest holds the lock. A crashed holder's lock is released when its lease (`ttl()`, default 30 s) expires.
+ */
+export declare class Lock extends EventEmitter {
+  private constructor()
+  /** The lease TTL in seconds (default 30). Throws (code 'ETCD3_LOCK_IN_USE') while acquiring or held. */
+  ttl(seconds: number): this
+  /** Call options for each request the lock makes. */
+  options(options: CallOptions): this
+  /**
+   * Takes the lock. Without `wait: true`, rejects at once with EtcdLockFailedError when it is held (etcd3's
+   * contract); with it, waits its turn. A failed, timed-out or aborted acquire leaves no key behind.
+   */
+  acquire(options?: ILockAcquireOptions): Promise<this>
+  /** Takes the lock if it is free, else rejects with EtcdLockFailedError. */
+  tryAcquire(options?: Omit<ILockAcquireOptions, 'wait'>): Promise<this>
+  /** The id of the lease under the lock (decimal string), or null before the first acquire. */
+  leaseId(): Promise<string | null>
+  /** Whether the lock is held now, as far as this client knows. */
+  isHeld(): boolean
+  /** Releases the lock (or gives up waiting for it). Throws (code 'ETCD3_LOCK_IN_USE') if never acquired. */
+  release(): Promise<void>
+  /**
+   * Acquires, runs `fn(lock)`, releases. Rejects with `fn`'s error, or with EtcdLockLostError if the lock was
+   * lost while `fn` ran.
+   */
+  do<T>(fn: (lock: this) => T | PromiseLike<T>, options?: ILockAcquireOptions): Promise<T>
+
+  on<E extends keyof LockEvents>(event: E, listener: Listener<LockEvents[E]>): this
+  once<E extends keyof LockEvents>(event: E, listener: Listener<LockEvents[E]>): this
+  off<E extends keyof LockEvents>(event: E, listener: Listener<LockEvents[E]>): this
+  removeListener<E extends keyof LockEvents>(event: E, listener: Listener<LockEvents[E]>): this
+}
+
+/** Isolation levels of a software transaction (clientv3's; also exported at run time). */
+export declare enum Isolation {
+  /** Reads see the first read's revision; commit needs read keys unchanged and written keys unchanged since. */
   SerializableSnapshot = 0,
+  /** Reads see the first read's revision; commit needs read keys unchanged. */
   Serializable = 1,
+  /** Each key read once, then repeated; commit needs read keys unchanged. */
   RepeatableReads = 2,
+  /** Each key read once; commit checks nothing. */
   ReadCommitted = 3,
 }
 
-/** Not available yet in etcd-napi. Options of `stm()`. */
+/** Options of `stm()`. */
 export interface ISTMOptions {
+  /** Extra runs after a conflict before rejecting with STMConflictError. Default 3. */
   retries: number
+  /** Keys (in the namespace) read in one request at the start of each run. */
   prefetch: string[]
+  /** Default SerializableSnapshot. */
   isolation: Isolation
+  /** Call options for the reads and the commit. */
   callOptions?: CallOptions
 }
 
-/** Not available yet in etcd-napi. A software transaction, retried on conflicts. */
-declare class SoftwareTransaction {
+/**
+ * A software transaction (`client.stm(options)`): `transact(fn)` runs `fn(tx)`, whose `tx.get/put/delete`
+ * builders read through the transaction and record writes; the writes commit atomically if the isolation
+ * level's checks hold, else `fn` runs again. Rejects with STMConflictError when the retries are used up.
+ */
+export declare class SoftwareTransaction {
   private constructor()
   transact<T>(fn: (tx: this) => T | PromiseLike<T>): Promise<T>
-  get(key: string): SingleRangeBuilder
+  /** Reads a key (its value as written earlier in this transaction, if it was). */
+  get(key: string | Buffer): SingleRangeBuilder
+  /** Writes a key when the transaction commits (no `getPrevious()`). */
   put(key: string | Buffer): PutBuilder
+  /** Deletes a key, or a range (not in SerializableSnapshot), when the transaction commits. */
   delete(): DeleteBuilder
 }
 
 interface ElectionObserverEvents {
+  /** The leader's value changed; undefined when nobody leads. */
   change: [value: string | undefined]
   disconnected: [err: Error]
   error: [err: Error]
 }
 
-/** Not available yet in etcd-napi. Follows an election's leader. */
-declare class ElectionObserver extends EventEmitter {
+/** Follows an election's leader (`election.observe()`); `cancel()` it when done. */
+export declare class ElectionObserver extends EventEmitter {
   private constructor()
+  /** Whether the election has a leader. */
   readonly hasLeader: boolean
   on<E extends keyof ElectionObserverEvents>(event: E, listener: Listener<ElectionObserverEvents[E]>): this
+  once<E extends keyof ElectionObserverEvents>(event: E, listener: Listener<ElectionObserverEvents[E]>): this
+  off<E extends keyof ElectionObserverEvents>(event: E, listener: Listener<ElectionObserverEvents[E]>): this
+  removeListener<E extends keyof ElectionObserverEvents>(event: E, listener: Listener<ElectionObserverEvents[E]>): this
   cancel(): Promise<void>
+  /** The leader's value, or undefined without a leader. */
   leader(encoding?: BufferEncoding): string | undefined
   leader(encoding: 'buffer'): Buffer | undefined
 }
 
 interface CampaignEvents {
+  /** This candidate leads now. */
   elected: []
+  /** The campaign failed (its lease was lost, or a request failed) and is over. */
   error: [err: Error]
 }
 
-/** Not available yet in etcd-napi. One candidate's campaign in an election. */
-declare class Campaign extends EventEmitter {
+/** One candidate in an election (`election.campaign(value)`); it starts at once. */
+export declare class Campaign extends EventEmitter {
   private constructor()
   on<E extends keyof CampaignEvents>(event: E, listener: Listener<CampaignEvents[E]>): this
+  once<E extends keyof CampaignEvents>(event: E, listener: Listener<CampaignEvents[E]>): this
+  off<E extends keyof CampaignEvents>(event: E, listener: Listener<CampaignEvents[E]>): this
+  removeListener<E extends keyof CampaignEvents>(event: E, listener: Listener<CampaignEvents[E]>): this
+  /** Resolves once elected (at once if already), rejects if the campaign fails; never settles after resign(). */
   wait(): Promise<this>
+  /** Changes this candidate's value; NotCampaigningError after resign() or a failure. */
   proclaim(value: string | Buffer): Promise<void>
+  /** `<election prefix><lease id in hex>`, as etcdctl prints it. */
   getCampaignKey(): Promise<string>
+  /** The election's current leader value (not necessarily ours). */
+  getLeader(encoding?: BufferEncoding): Promise<string | undefined>
+  getLeader(encoding: 'buffer'): Promise<Buffer | undefined>
+  /** Leaves the election; the next candidate takes over. */
   resign(): Promise<void>
 }
 
-/** Not available yet in etcd-napi. A leader election. */
-declare class Election {
+/**
+ * A leader election (`client.election(name, ttl = 60)`): candidates are the keys `<name>/<lease id in hex>`
+ * (clientv3's layout; etcd3 used `election/<name>/<decimal id>`), the oldest leads.
+ */
+export declare class Election {
   private constructor()
-  static readonly prefix: 'election'
+  /** Empty: the name alone is the prefix, as in clientv3 (etcd3 used 'election'). */
+  static readonly prefix: string
   readonly name: string
-  campaign(value: string): Campaign
+  campaign(value: string | Buffer): Campaign
   leader(encoding?: BufferEncoding): Promise<string | undefined>
   leader(encoding: 'buffer'): Promise<Buffer | undefined>
+  /** Same as `leader()`. */
+  getLeader(encoding?: BufferEncoding): Promise<string | undefined>
+  getLeader(encoding: 'buffer'): Promise<Buffer | undefined>
   observe(): Promise<ElectionObserver>
 }
-
-export type { Lock, SoftwareTransaction, ElectionObserver, Campaign, Election }
 
 // ------------------------------------------------------------------------------------------------
 // The client
@@ -1440,12 +1531,12 @@ export declare class Namespace {
   range(r: Rangable): Range
   /** A nested namespace: this prefix plus `prefix`. */
   namespace(prefix: string | Buffer): Namespace
-  /** Not available yet in etcd-napi: throws (code 'ETCD3_NOT_IMPLEMENTED'). */
+  /** A distributed lock on `key` (keys `<key>/<lease id hex>` in this namespace, as `etcdctl lock`). */
   lock(key: string | Buffer): Lock
-  /** Not available yet in etcd-napi: throws (code 'ETCD3_NOT_IMPLEMENTED'). */
+  /** A software transaction (default SerializableSnapshot, 3 retries). */
   stm(options?: Partial<ISTMOptions>): SoftwareTransaction
-  /** Not available yet in etcd-napi: throws (code 'ETCD3_NOT_IMPLEMENTED'). */
-  election(name: string, ttl?: number): Election
+  /** A leader election (keys `<name>/<lease id hex>` in this namespace, as `etcdctl elect`); leases of `ttl` (60) s. */
+  election(name: string | Buffer, ttl?: number): Election
 }
 
 /**
@@ -1473,6 +1564,122 @@ export declare class Etcd3 extends Namespace {
   unmock(): void
   /** Closes the connections. Live leases emit 'lost' (ClientClosedError), watchers 'end'; later calls reject. */
   close(): void
+}
+
+// ------------------------------------------------------------------------------------------------
+// Administration: cluster membership, maintenance, snapshots, auth switches, mirror (lib/v3/admin.js,
+// lib/v3/mirror.js). Named after Go clientv3's Cluster, Maintenance and Auth methods; results are etcd's
+// responses. Member ids go in as decimal strings, bigints or safe integers and come back as decimal strings.
+
+type NodeReadable = import('node:stream').Readable
+
+/** `maintenance.snapshot()`'s stream: etcd3 handed out grpc-js's; `cancel()` is `destroy()`. */
+export interface SnapshotResponseStream extends NodeReadable {
+  cancel(): void
+  [Symbol.asyncIterator](): AsyncIterableIterator<ISnapshotResponse>
+}
+
+/** A snapshot's bytes (`Etcd3.snapshot()`), ending with etcd's sha256 of the rest, as `etcdctl snapshot save` writes them. */
+export interface SnapshotStream extends NodeReadable {
+  cancel(): void
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer>
+}
+
+export interface ISnapshotOptions extends CallOptions {
+  /** The member to take it from (`host:port` or a URL); default: one of the client's choosing. */
+  endpoint?: string
+}
+
+/** One alarm as `alarmList()` lists it; `alarmDisarm()` takes the same shape. */
+export interface IAlarmToDisarm {
+  memberID?: Int64
+  alarm?: AlarmType | keyof typeof AlarmType
+}
+
+export interface IMirrorOptions {
+  /** The revision a copy is already complete at: syncBase() copies at it, syncUpdates() follows from after it. */
+  revision?: Int64
+  /** Keys per page of syncBase(); default 1000. */
+  pageSize?: number
+}
+
+/** A page of `syncBase()`: keys in key order, all as of `revision`. */
+export interface IMirrorPage {
+  revision: string
+  kvs: IKeyValue[]
+}
+
+/** The changes of one revision (a transaction's changes come together). */
+export interface IMirrorBatch {
+  revision: string
+  events: IEvent[]
+}
+
+/** What `syncUpdates()` returns: iterate it (once), or pass `{ iterator: false }` and listen to the mirror. */
+export interface MirrorUpdates extends AsyncIterable<IMirrorBatch> {
+  stop(): Promise<void>
+}
+
+interface MirrorEvents {
+  put: [kv: IKeyValue, previous: IKeyValue | null]
+  delete: [kv: IKeyValue, previous: IKeyValue | null]
+  revision: [batch: IMirrorBatch]
+  /** Following is over: the watch failed (EtcdCompactedError when its start revision is gone: copy again). */
+  error: [err: Error]
+}
+
+/**
+ * Go clientv3's mirror.Syncer (`client.mirror(prefix, options)`): `syncBase()` copies the keys under the
+ * prefix at one revision, then `syncUpdates()` follows every change after it. `revision` is the revision
+ * the copy is complete at (what was handed out); persist it to resume with `mirror(prefix, { revision })`.
+ */
+export declare class Mirror extends EventEmitter {
+  private constructor()
+  readonly prefix: Buffer
+  /** Decimal string; null until syncBase() finished or a revision was given. */
+  revision: string | null
+  syncBase(options?: CallOptions): AsyncIterableIterator<IMirrorPage>
+  /** Throws `ETCD3_MIRROR_NOT_SYNCED` without a revision. */
+  syncUpdates(options?: { signal?: AbortSignal; iterator?: boolean }): MirrorUpdates
+  stop(): Promise<void>
+  on<E extends keyof MirrorEvents>(event: E, listener: Listener<MirrorEvents[E]>): this
+  once<E extends keyof MirrorEvents>(event: E, listener: Listener<MirrorEvents[E]>): this
+  addListener<E extends keyof MirrorEvents>(event: E, listener: Listener<MirrorEvents[E]>): this
+  off<E extends keyof MirrorEvents>(event: E, listener: Listener<MirrorEvents[E]>): this
+  removeListener<E extends keyof MirrorEvents>(event: E, listener: Listener<MirrorEvents[E]>): this
+  emit<E extends keyof MirrorEvents>(event: E, ...args: MirrorEvents[E]): boolean
+}
+
+export interface Etcd3 {
+  /** The members (linearizable unless `{ linearizable: false }`). */
+  memberList(options?: CallOptions & { linearizable?: boolean }): Promise<IMemberListResponse>
+  /** Adds a member that will serve at `peerURLs`; `{ learner: true }`: as a non-voting learner. */
+  memberAdd(peerURLs: string | string[], options?: CallOptions & { learner?: boolean }): Promise<IMemberAddResponse>
+  memberRemove(id: Int64, options?: CallOptions): Promise<IMemberRemoveResponse>
+  memberUpdate(id: Int64, peerURLs: string | string[], options?: CallOptions): Promise<IMemberUpdateResponse>
+  /** Makes a learner a voting member once it has caught up (until then etcd refuses). */
+  memberPromote(id: Int64, options?: CallOptions): Promise<IMemberPromoteResponse>
+  /** The status of the member at `endpoint` (`host:port` or a URL, also outside the host list; no failover). */
+  status(endpoint?: string, options?: CallOptions): Promise<IStatusResponse>
+  /** Defragments the backend of the member at `endpoint`. */
+  defragment(endpoint?: string, options?: CallOptions): Promise<IDefragmentResponse>
+  /** The hash of the keys of the member at `endpoint` up to `revision` (default: its latest). */
+  hashKV(endpoint?: string, revision?: Int64, options?: CallOptions): Promise<IHashKVResponse>
+  alarmList(options?: CallOptions): Promise<IAlarmResponse>
+  /** Disarms one alarm, or every raised one when called without; resolves with the alarms disarmed. */
+  alarmDisarm(alarm?: IAlarmToDisarm | null, options?: CallOptions): Promise<{ header: IResponseHeader | null; alarms: IAlarmMember[] }>
+  /** Hands leadership to `transfereeId` (sent to the current leader, found through status and the member list). */
+  moveLeader(transfereeId: Int64, options?: CallOptions): Promise<IMoveLeaderResponse>
+  /** A member's database as bytes; a mismatch with etcd's sha256 fails it with code 'ETCD3_SNAPSHOT_CORRUPT'. */
+  snapshot(options?: ISnapshotOptions): SnapshotStream
+  /** Writes `<path>.part`, fsyncs it, renames it to `path`; removes the partial file on failure. */
+  snapshotToFile(path: string, options?: ISnapshotOptions): Promise<{ path: string; size: number }>
+  /** Turns authentication on (a `root` user with the `root` role must exist). */
+  enableAuth(options?: CallOptions): Promise<IAuthEnableResponse>
+  disableAuth(options?: CallOptions): Promise<IAuthDisableResponse>
+  /** etcd 3.5+. */
+  authStatus(options?: CallOptions): Promise<IAuthStatusResponse>
+  mirror(prefix: string | Buffer, options?: IMirrorOptions): Mirror
 }
 
 // Internal helpers the module also exports.

@@ -211,11 +211,63 @@ async function main(): Promise<void> {
   const mock = etcd.mock({ exec: async () => ({ kvs: [] }) })
   etcd.unmock()
 
-  // typed as in etcd3 although not available yet (they throw)
+  // administration: cluster, maintenance, snapshots, auth switches, mirror
+  const members: v3.IMember[] = (await etcd.memberList({ linearizable: false })).members
+  const added = await etcd.memberAdd(['http://127.0.0.1:2380'], { learner: true, signal: ac.signal })
+  const addedId: string = added.member.ID
+  await etcd.memberUpdate(addedId, 'http://127.0.0.1:2381')
+  await etcd.memberPromote(BigInt(addedId))
+  await etcd.memberRemove(addedId)
+  const leaderId: string = (await etcd.status('127.0.0.1:2379')).leader
+  await etcd.defragment('http://127.0.0.1:2379', { deadline: Date.now() + 5000 })
+  const kvHash: number = (await etcd.hashKV('127.0.0.1:2379', 42)).hash
+  const alarms: v3.IAlarmMember[] = (await etcd.alarmList()).alarms
+  await etcd.alarmDisarm(alarms[0])
+  await etcd.alarmDisarm()
+  await etcd.moveLeader(leaderId)
+  const snapshot: v3.SnapshotStream = etcd.snapshot({ endpoint: '127.0.0.1:2379' })
+  for await (const chunk of snapshot) void (chunk satisfies Buffer)
+  const saved: { path: string; size: number } = await etcd.snapshotToFile('/tmp/backup.db', { signal: ac.signal })
+  const rawSnapshot = await etcd.maintenance.snapshot()
+  rawSnapshot.on('data', (m: v3.ISnapshotResponse) => console.log(m.remaining_bytes, m.blob.length))
+  const authOn: boolean = (await etcd.authStatus()).enabled
+  await etcd.enableAuth()
+  await etcd.disableAuth()
+  const mirror: v3.Mirror = etcd.mirror('app/', { pageSize: 100 })
+  for await (const page of mirror.syncBase()) void (page.kvs satisfies IKeyValue[])
+  for await (const batch of mirror.syncUpdates({ signal: ac.signal })) void (batch.events satisfies IEvent[])
+  const resumed = etcd.mirror(Buffer.from('app/'), { revision: mirror.revision ?? '0' })
+  resumed.on('revision', (batch: v3.IMirrorBatch) => console.log(batch.revision)).on('error', (err: Error) => console.log(err))
+  await resumed.syncUpdates({ iterator: false }).stop()
+
+  // locks, elections, software transactions
   const lock = etcd.lock('resource').ttl(5)
-  await lock.do(async () => 1)
+  const doubled: number = await lock.do(async () => 1)
+  const held: v3.Lock = await etcd.lock('resource').acquire({ wait: true, timeout: 5000, signal: ac.signal })
+  await held.tryAcquire().catch((err: unknown) => err instanceof v3.EtcdLockFailedError && !(err instanceof v3.EtcdLockTimeoutError))
+  held.on('lost', (err: v3.EtcdLockLostError) => console.log(err.code))
+  const lockLease: string | null = await held.leaseId()
+  const isHeld: boolean = held.isHeld()
+  await lock.do((l) => l.leaseId(), { wait: true })
+  await held.release()
   const election = etcd.election('leader', 5)
-  await etcd.stm().transact((tx) => tx.get('k').string())
+  const campaign: v3.Campaign = election.campaign('me')
+  campaign.on('elected', () => {}).on('error', (err: Error) => console.log(err.message))
+  await campaign.wait()
+  await campaign.proclaim(Buffer.from('me again'))
+  const campaignKey: string = await campaign.getCampaignKey()
+  const currentLeader: string | undefined = await election.leader()
+  const leaderBytes: Buffer | undefined = await election.getLeader('buffer')
+  const observer: v3.ElectionObserver = await election.observe()
+  observer.on('change', (value: string | undefined) => console.log(value, observer.hasLeader, observer.leader()))
+  await observer.cancel()
+  await campaign.resign()
+  const stmValue: string | null = await etcd.stm().transact((tx) => tx.get('k').string())
+  await etcd.stm({ isolation: v3.Isolation.RepeatableReads, retries: 10, prefetch: ['k'] }).transact(async (tx) => {
+    await tx.put('k').value('v')
+    await tx.delete().key('old')
+  })
+  const conflict: boolean = new v3.STMConflictError() instanceof Error
 
   etcd.close()
 
@@ -267,14 +319,32 @@ async function main(): Promise<void> {
   const notNull: string = await etcd.get('k')
   // @ts-expect-error a lease's TTL is a number of seconds
   etcd.lease('10')
-  // @ts-expect-error Lock is a type only: it is not exported at run time
+  // @ts-expect-error a Lock is made by client.lock(), not constructed
   new v3.Lock()
+  // @ts-expect-error lock timeouts are milliseconds
+  etcd.lock('resource').acquire({ wait: true, timeout: '5s' })
+  // @ts-expect-error tryAcquire() never waits
+  etcd.lock('resource').tryAcquire({ wait: true })
+  // @ts-expect-error isolation levels are the Isolation enum
+  etcd.stm({ isolation: 'Serializable' })
+  // @ts-expect-error an observer's 'change' passes the value, not a key-value
+  observer.on('change', (kv: IKeyValue) => console.log(kv.key))
+  // @ts-expect-error member ids are exact: decimal strings, bigints or integers, not objects
+  etcd.memberRemove({ ID: '1' })
+  // @ts-expect-error status takes the endpoint first
+  etcd.status({ endpoint: '127.0.0.1:2379' })
+  // @ts-expect-error a snapshot is a stream, not a promise
+  await etcd.snapshot().then(() => {})
+  // @ts-expect-error mirror revisions in answers are strings
+  const numericMirrorRevision: number = mirror.revision
   // @ts-expect-error the raw keep-alive stream is not offered
   ;(await etcd.leaseClient.leaseKeepAlive()).write({ ID: 1 })
 
   void [value, hex, num, buf, cfg, exists, revision, created, all, keys, count, nums, parsed, kb, replaced, deleted, gone]
   void [nsKeys, leaseId, refreshed, ttl, resumeFrom, watcherId, cast, sameClass, roles, users, allRoles, dbSize, memberId]
+  void [doubled, lockLease, isHeld, campaignKey, currentLeader, leaderBytes, stmValue, conflict]
   void [grant, hash, mock, election, viaRoot, viaModule, rootIsRecoverable, rootWatcher, rootError, rootLeaseState, rootRole]
   void [numericRevision, notNull]
+  void [members, kvHash, saved, authOn, numericMirrorRevision]
 }
 void main

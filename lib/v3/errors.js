@@ -141,6 +141,17 @@ class STMConflictError extends Error {
 }
 define(STMConflictError, 'ETCD3_STM_CONFLICT')
 
+// Locks (lib/v3/lock.js). A timed-out wait is still a failure to acquire, so code that catches etcd3's
+// EtcdLockFailedError keeps working.
+
+/** `acquire({ wait: true, timeout })` gave up waiting in the lock's queue (its key was removed). */
+class EtcdLockTimeoutError extends EtcdLockFailedError {}
+define(EtcdLockTimeoutError, 'ETCD3_LOCK_TIMEOUT')
+
+/** The lease behind a held or queued lock expired or was revoked: the lock is no longer ours. */
+class EtcdLockLostError extends Error {}
+define(EtcdLockLostError, 'ETCD3_LOCK_LOST')
+
 // Ours. Each extends the class etcd3 would have produced for the same status, so code written for
 // etcd3 (`instanceof GRPCUnavailableError`, `isRecoverableError`) keeps working.
 
@@ -347,6 +358,8 @@ module.exports = {
   EtcdWatchStreamEnded,
   NotCampaigningError,
   STMConflictError,
+  EtcdLockTimeoutError,
+  EtcdLockLostError,
   EtcdNoLeaderError,
   EtcdNotLeaderError,
   EtcdLeaderChangedError,

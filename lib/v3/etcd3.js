@@ -4,6 +4,10 @@ const builders = require('./builders')
 const { Lease, LeaseState } = require('./lease')
 const { WatchBuilder, Watcher, operationNames } = require('./watch')
 const { CallPool, Namespace, KVClient, LeaseClient, WatchClient, ClusterClient, MaintenanceClient, AuthClient } = require('./namespace')
+const { Lock } = require('./lock')
+const { Election, Campaign, ElectionObserver } = require('./election')
+const { SoftwareTransaction, Isolation } = require('./stm')
+const { Mirror } = require('./mirror')
 
 const { Range, toBuffer } = builders
 
@@ -162,6 +166,9 @@ class Etcd3 extends Namespace {
   }
 }
 
+// Cluster, maintenance and auth administration, snapshots and mirror(): lib/v3/admin.js.
+require('./admin').install(Etcd3)
+
 // Spread `require(…)` calls and plain names: forms Node's CommonJS lexer sees, so ESM `import { … }` works.
 module.exports = {
   ...require('./errors'),
@@ -173,8 +180,15 @@ module.exports = {
   WatchBuilder,
   Watcher,
   operationNames,
+  Lock,
+  Election,
+  Campaign,
+  ElectionObserver,
+  SoftwareTransaction,
+  Isolation,
   Role,
   User,
+  Mirror,
   KVClient,
   LeaseClient,
   WatchClient,

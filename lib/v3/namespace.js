@@ -159,8 +159,11 @@ class MaintenanceClient {
     this.client = client
   }
 
-  snapshot() {
-    return Promise.reject(unsupported('maintenance.snapshot() (a raw gRPC stream)'))
+  /** etcd3 hands out grpc-js's response stream; this is a Readable (object mode) of the same decoded messages. */
+  snapshot(options) {
+    const { ServerStream } = require('./admin')
+    if (this.client.closed) return Promise.reject(new ClientClosedError('Maintenance'))
+    return Promise.resolve(new ServerStream(this.client, 'Maintenance', 'Snapshot', {}, { signal: options && options.signal }))
   }
 }
 unaryMethods(MaintenanceClient, 'Maintenance', ['alarm', 'hashKV', 'moveLeader', 'downgrade'], ['status', 'defragment', 'hash'])
@@ -176,12 +179,6 @@ unaryMethods(
   ['authenticate', 'userAdd', 'userGet', 'userDelete', 'userChangePassword', 'userGrantRole', 'userRevokeRole', 'roleAdd', 'roleGet', 'roleDelete', 'roleGrantPermission', 'roleRevokePermission'],
   ['authEnable', 'authDisable', 'authStatus', 'userList', 'roleList'],
 )
-
-function notYet(what) {
-  const err = new Error(`${what} is not implemented yet in etcd-napi's etcd3 API`)
-  err.code = 'ETCD3_NOT_IMPLEMENTED'
-  return err
-}
 
 /**
  * A key space: every key given to its methods gets `prefix` prepended, and keys it hands back (getAll,
@@ -235,16 +232,25 @@ class Namespace {
     return new Namespace(Buffer.concat([this.prefix, toBuffer(prefix)]), this.pool, this.options)
   }
 
-  lock() {
-    throw notYet('lock()')
+  // The concurrency recipes (lock.js, stm.js, election.js) are required where used: they build on this
+  // file's call layer, not the other way round.
+
+  /** A distributed lock on `key` (keys `<key>/<lease id hex>`, as clientv3's Mutex and `etcdctl lock`). */
+  lock(key) {
+    const { Lock } = require('./lock')
+    return new Lock(this.pool, this.nsApplicator, key)
   }
 
-  stm() {
-    throw notYet('stm()')
+  /** A software transaction; `options`: `{ isolation, retries = 3, prefetch = [], callOptions }`. */
+  stm(options) {
+    const { SoftwareTransaction, Isolation } = require('./stm')
+    return new SoftwareTransaction({ isolation: Isolation.SerializableSnapshot, prefetch: [], retries: 3, ...options }, this.nsApplicator, this.kv)
   }
 
-  election() {
-    throw notYet('election()')
+  /** A leader election (keys `<name>/<lease id hex>`, as clientv3 and `etcdctl elect`); leases of `ttl` s. */
+  election(name, ttl) {
+    const { Election } = require('./election')
+    return new Election(this, name, ttl)
   }
 }
 

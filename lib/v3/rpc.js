@@ -5,7 +5,7 @@
 const { binding } = require('../native')
 const { hold, release } = require('../alive')
 const messages = require('./messages')
-const { invalidArg, AbortError } = require('../errors')
+const { invalidArg, AbortError, fromNative } = require('../errors')
 const { ClientClosedError } = require('./errors')
 
 // A pending call's `done` code meaning "the client was closed" (not a gRPC status).
@@ -70,6 +70,7 @@ class Rpc {
       native.username = String(options.auth.username)
       native.password = String(options.auth.password === undefined ? '' : options.auth.password)
     }
+    this._secure = Boolean(creds)
     this._pending = new Map()
     this._lastId = 0
     this._streams = new Set()
@@ -99,6 +100,12 @@ class Rpc {
     if (signal && signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
     const idempotent = READS.has(m.path) || (m.path === '/etcdserverpb.KV/Txn' && readOnlyTxn(request || {}))
     const deadline = remainingMs(callOptions.deadline)
+    let endpoint
+    try {
+      endpoint = this.endpointUrl(callOptions.endpoint)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     return new Promise((resolve, reject) => {
       const id = (this._lastId = (this._lastId + 1) >>> 0)
       let onAbort = null
@@ -118,11 +125,11 @@ class Rpc {
       })
       hold()
       try {
-        this._native.unary(id, m.path, body, idempotent, deadline)
+        this._native.unary(id, m.path, body, idempotent, deadline, endpoint)
       } catch (err) {
         this._pending.delete(id)
         release()
-        reject(err)
+        reject(fromNative(err))
         return
       }
       if (signal) {
@@ -186,6 +193,80 @@ class Rpc {
     }
     this._streams.add(stream)
     return stream
+  }
+
+  /** `endpoint` as the engine takes it (`http(s)://host:port`, https when the client has credentials). */
+  endpointUrl(endpoint) {
+    if (endpoint === undefined || endpoint === null) return undefined
+    if (typeof endpoint !== 'string' || endpoint.trim() === '') throw invalidArg('endpoint must be a host string such as "127.0.0.1:2379"', 'ERR_INVALID_ARG_TYPE')
+    const url = hostUrls(endpoint, this._secure)[0]
+    if (!/^https?:\/\//i.test(url)) throw invalidArg(`unsupported protocol in endpoint ${JSON.stringify(endpoint)} (use http:// or https://)`, 'ERR_INVALID_URL')
+    return url
+  }
+
+  /**
+   * A server-streaming call (Snapshot, Observe): `handlers` get onMessage(decoded), onEnd(), onError(err),
+   * each at most once after the end. Messages are read from etcd only as `request(n)` grants credit for
+   * them. Returns `{ request(n), cancel() }`; `cancel()` ends it silently, and so does the client's close
+   * (after onError(ClientClosedError)).
+   */
+  serverStream(service, method, request, handlers, options = {}) {
+    const m = messages.methods[service] && messages.methods[service][method]
+    if (!m || !m.responseStream || m.requestStream) throw invalidArg(`not a server-streaming etcd method: ${service}.${method}`)
+    if (this._closed) throw new ClientClosedError(service)
+    const body = m.requestType.encode(request || {})
+    const endpoint = this.endpointUrl(options.endpoint)
+    let over = false
+    const finish = () => {
+      if (over) return false
+      over = true
+      this._streams.delete(entry)
+      release()
+      return true
+    }
+    hold()
+    let handle
+    try {
+      handle = this._native.serverStream(m.path, body, endpoint, (kind, code, message, answer) => {
+        if (over) return
+        if (kind === 0) {
+          let decoded
+          try {
+            decoded = m.responseType.decode(answer)
+          } catch (err) {
+            handle.cancel()
+            if (finish() && handlers.onError) handlers.onError(err)
+            return
+          }
+          if (handlers.onMessage) handlers.onMessage(decoded)
+        } else if (kind === 1) {
+          if (finish() && handlers.onEnd) handlers.onEnd()
+        } else if (finish() && handlers.onError) {
+          handlers.onError(grpcError(code, message))
+        }
+      })
+    } catch (err) {
+      finish()
+      throw fromNative(err)
+    }
+    const entry = {
+      request: (n = 1) => {
+        if (!over) handle.request(n)
+      },
+      cancel: () => {
+        if (!over) handle.cancel()
+        finish()
+      },
+      // The client's close(): the stream ends without its last messages.
+      stop: () => {
+        if (over) return
+        handle.cancel()
+        finish()
+        if (handlers.onError) handlers.onError(new ClientClosedError(service))
+      },
+    }
+    this._streams.add(entry)
+    return entry
   }
 
   /** Keeps a lease alive on the client's shared stream: onSucceeded(ttl), onFailed(err), onLost(err). */

@@ -8,12 +8,14 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{CallError, Engine, EngineOptions};
 use crate::calls::{lock, DeliverOnce, InFlight};
 use super::lease::{KeepAliveHub, LeaseSignal};
 use super::proto::WatchCreateRequest;
+use super::stream::{self, StreamSignal};
 use super::watch::{self, WatchSignal};
 use crate::error::ConfigError;
 use crate::tls::TlsMaterial;
@@ -93,11 +95,16 @@ impl V3Client {
 
   /// Starts a unary call of `path` (e.g. `/etcdserverpb.KV/Range`) with an encoded request; the
   /// answer goes to `onDone(id, …)`. `idempotent`: reads, which may be sent to another member
-  /// after a failure; writes go again only when they provably never left the client.
+  /// after a failure; writes go again only when they provably never left the client. `endpoint`
+  /// (`http(s)://host:port`): aim the call at that member only (a host, or any other endpoint).
   #[napi(catch_unwind)]
-  pub fn unary(&self, id: u32, path: String, request: Buffer, idempotent: bool, deadline_ms: Option<f64>) -> Result<()> {
+  pub fn unary(&self, id: u32, path: String, request: Buffer, idempotent: bool, deadline_ms: Option<f64>, endpoint: Option<String>) -> Result<()> {
     let engine = self.engine()?;
     let path: &'static str = method_path(&path).ok_or_else(|| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("unknown etcd method {path:?}")))?;
+    let target = match endpoint {
+      Some(e) => Some(napi::bindgen_prelude::within_runtime_if_available(|| engine.member_for(&e))?),
+      None => None,
+    };
     let cancel = self.in_flight.register(id);
     let sink = Arc::clone(&self.done);
     let delivery = DeliverOnce::new(
@@ -111,7 +118,12 @@ impl V3Client {
     let body = Bytes::from(request.to_vec());
     let deadline = deadline_ms.filter(|d| d.is_finite() && *d > 0.0).map(|d| Duration::from_millis(d.ceil() as u64));
     napi::bindgen_prelude::spawn(async move {
-      let call = engine.unary(path, body, idempotent, &cancel);
+      let call = async {
+        match &target {
+          Some(member) => engine.unary_on(member, path, body, &cancel).await,
+          None => engine.unary(path, body, idempotent, &cancel).await,
+        }
+      };
       let result = match deadline {
         Some(d) => match tokio::time::timeout(d, call).await {
           Ok(r) => r,
@@ -147,6 +159,39 @@ impl V3Client {
     let cancel = self.closing.child_token();
     napi::bindgen_prelude::spawn(watch::run(engine, create, cancel.clone(), JsSink(sink)));
     Ok(V3WatchHandle { cancel })
+  }
+
+  /// Starts a server-streaming call of `path` (`/etcdserverpb.Maintenance/Snapshot`,
+  /// `/v3electionpb.Election/Observe`) with an encoded request, on `endpoint` if given.
+  /// `onSignal(kind, code, message, body)`: kind 0 message (`body` = encoded response), 1 ended
+  /// (OK), 2 failed (`code`, `message`). A message is read from etcd only after JS granted a credit
+  /// for it with `handle.request(n)`; `handle.cancel()` (or `close()`) ends the call at once.
+  #[napi(catch_unwind, ts_args_type = "path: string, request: Buffer, endpoint: string | undefined | null, onSignal: (kind: number, code: number, message: string, body: Buffer | null) => void")]
+  pub fn server_stream(&self, path: String, request: Buffer, endpoint: Option<String>, on_signal: Function<SignalArgs, ()>) -> Result<V3StreamHandle> {
+    let engine = self.engine()?;
+    let path: &'static str = stream_path(&path).ok_or_else(|| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("not a server-streaming etcd method: {path:?}")))?;
+    let target = match endpoint {
+      Some(e) => Some(napi::bindgen_prelude::within_runtime_if_available(|| engine.member_for(&e))?),
+      None => None,
+    };
+    let sink: StreamSink = on_signal
+      .build_threadsafe_function::<StreamSignal>()
+      .callee_handled::<false>()
+      .weak::<true>()
+      .build_callback(|ctx: ThreadsafeCallContext<StreamSignal>| {
+        Ok(match ctx.value {
+          StreamSignal::Message(b) => FnArgs::from((0u32, -1, String::new(), Some(Buffer::from(b.to_vec())))),
+          StreamSignal::End => FnArgs::from((1u32, 0, String::new(), None)),
+          StreamSignal::Failed(code, msg) => FnArgs::from((2u32, code, msg, None)),
+        })
+      })?;
+    let cancel = self.closing.child_token();
+    let credit = Arc::new(Semaphore::new(0));
+    let body = Bytes::from(request.to_vec());
+    napi::bindgen_prelude::spawn(stream::run(engine, target, path, body, Arc::clone(&credit), cancel.clone(), move |signal| {
+      let _ = sink.call(signal, ThreadsafeFunctionCallMode::NonBlocking);
+    }));
+    Ok(V3StreamHandle { cancel, credit })
   }
 
   /// Keeps lease `id` (decimal string) alive on the client's shared stream. `onSignal(kind, value,
@@ -238,6 +283,39 @@ impl Drop for V3LeaseHandle {
   }
 }
 
+type StreamSink = ThreadsafeFunction<StreamSignal, (), SignalArgs, napi::Status, false, true>;
+
+/// Most credits JS may hold out at once (a bound on messages read ahead of the consumer).
+const MAX_STREAM_CREDIT: usize = 1024;
+
+/// A running server-streaming call; `cancel()` (or garbage collection) ends it.
+#[napi]
+pub struct V3StreamHandle {
+  cancel: CancellationToken,
+  credit: Arc<Semaphore>,
+}
+
+#[napi]
+impl V3StreamHandle {
+  /// JS is ready for `n` more messages.
+  #[napi]
+  pub fn request(&self, n: u32) {
+    let room = MAX_STREAM_CREDIT.saturating_sub(self.credit.available_permits());
+    self.credit.add_permits((n as usize).min(room));
+  }
+
+  #[napi]
+  pub fn cancel(&self) {
+    self.cancel.cancel();
+  }
+}
+
+impl Drop for V3StreamHandle {
+  fn drop(&mut self) {
+    self.cancel.cancel();
+  }
+}
+
 /// A running v3 watcher; `cancel()` (or garbage collection) ends its stream.
 #[napi]
 pub struct V3WatchHandle {
@@ -256,6 +334,12 @@ impl Drop for V3WatchHandle {
   fn drop(&mut self) {
     self.cancel.cancel();
   }
+}
+
+/// The server-streaming methods, as `'static` paths.
+fn stream_path(path: &str) -> Option<&'static str> {
+  const PATHS: &[&str] = &["/etcdserverpb.Maintenance/Snapshot", "/v3electionpb.Election/Observe"];
+  PATHS.iter().copied().find(|p| *p == path)
 }
 
 /// gRPC paths are static strings in tonic; map the ones we call onto `'static` copies.

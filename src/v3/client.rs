@@ -3,7 +3,7 @@
 //! messages: the JS facade owns the message shapes (as it owns JSON parsing for v2).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
@@ -15,6 +15,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
 
 use super::proto::{AuthenticateRequest, AuthenticateResponse};
+use crate::calls::lock;
 use crate::error::ConfigError;
 use crate::tls::{client_config, TlsMaterial};
 
@@ -44,20 +45,31 @@ impl CallError {
   }
 }
 
-struct Member {
+pub struct Member {
   channel: Channel,
+  /// `scheme://authority` in lower case: how a call aimed at one endpoint finds its member.
+  origin: String,
   /// The member has answered since its connection was (re)made: until then a call's wait for an
   /// answer is bounded by `dialTimeout` (a member can accept TCP and never speak HTTP/2).
   answered: AtomicBool,
 }
 
+/// Endpoints outside the host list that calls were aimed at (clientv3 dials them on demand); kept
+/// for reuse, up to this many.
+const MAX_EXTRA_ENDPOINTS: usize = 16;
+
 pub struct Engine {
-  members: Vec<Member>,
+  members: Vec<Arc<Member>>,
+  /// Channels to endpoints that are not in the host list, made for calls aimed at them.
+  extra: Mutex<Vec<Arc<Member>>>,
   /// Round-robin start point, so load spreads over the members.
   next: AtomicUsize,
   credentials: Option<(String, String)>,
   token: RwLock<Option<Arc<str>>>,
   dial_timeout: Option<Duration>,
+  tls_material: TlsMaterial,
+  /// Built on first use by an https member, then shared.
+  tls: Mutex<Option<Arc<rustls::ClientConfig>>>,
 }
 
 impl Engine {
@@ -65,40 +77,72 @@ impl Engine {
     if opts.hosts.is_empty() {
       return Err(ConfigError::new("ERR_INVALID_ARG_VALUE", "hosts: at least one etcd endpoint is needed"));
     }
-    let mut tls = None;
-    let mut members = Vec::with_capacity(opts.hosts.len());
+    let mut engine = Self {
+      members: Vec::with_capacity(opts.hosts.len()),
+      extra: Mutex::new(Vec::new()),
+      next: AtomicUsize::new(0),
+      credentials: opts.credentials,
+      token: RwLock::new(None),
+      dial_timeout: opts.dial_timeout,
+      tls_material: opts.tls,
+      tls: Mutex::new(None),
+    };
     for host in &opts.hosts {
-      let uri: Uri = host.parse().map_err(|e| ConfigError::new("ERR_INVALID_URL", format!("invalid host {host:?}: {e}")))?;
-      let secure = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => return Err(ConfigError::new("ERR_INVALID_URL", format!("unsupported protocol in {host:?} (use http:// or https://)"))),
-      };
-      let mut endpoint = Endpoint::from(uri.clone())
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10));
-      if let Some(t) = opts.dial_timeout {
-        endpoint = endpoint.connect_timeout(t);
-      }
-      let channel = if secure {
-        let config = match &tls {
+      let member = engine.connect(host)?;
+      engine.members.push(Arc::new(member));
+    }
+    Ok(engine)
+  }
+
+  /// A lazily connected channel to `host` (`http(s)://host:port`).
+  fn connect(&self, host: &str) -> Result<Member, ConfigError> {
+    let (uri, secure, origin) = parse_endpoint(host)?;
+    let mut endpoint = Endpoint::from(uri)
+      .tcp_nodelay(true)
+      .http2_keep_alive_interval(Duration::from_secs(30))
+      .keep_alive_timeout(Duration::from_secs(10));
+    if let Some(t) = self.dial_timeout {
+      endpoint = endpoint.connect_timeout(t);
+    }
+    let channel = if secure {
+      let config = {
+        let mut slot = lock(&self.tls);
+        match &*slot {
           Some(c) => Arc::clone(c),
           None => {
-            let mut c = client_config(&opts.tls)?;
+            let mut c = client_config(&self.tls_material)?;
             c.alpn_protocols = vec![b"h2".to_vec()];
             let c = Arc::new(c);
-            tls = Some(Arc::clone(&c));
+            *slot = Some(Arc::clone(&c));
             c
           }
-        };
-        endpoint.connect_with_connector_lazy(tls_connector(config, opts.dial_timeout))
-      } else {
-        endpoint.connect_lazy()
+        }
       };
-      members.push(Member { channel, answered: AtomicBool::new(false) });
+      endpoint.connect_with_connector_lazy(tls_connector(config, self.dial_timeout))
+    } else {
+      endpoint.connect_lazy()
+    };
+    Ok(Member { channel, origin, answered: AtomicBool::new(false) })
+  }
+
+  /// The member to aim a call at `endpoint` (`http(s)://host:port`): one of the hosts, or a channel
+  /// made for it (as clientv3's per-endpoint calls dial the endpoint they are given). Must run
+  /// within the tokio runtime (lazy channels spawn their connection task there).
+  pub fn member_for(&self, endpoint: &str) -> Result<Arc<Member>, ConfigError> {
+    let (_, _, origin) = parse_endpoint(endpoint)?;
+    if let Some(m) = self.members.iter().find(|m| m.origin == origin) {
+      return Ok(Arc::clone(m));
     }
-    Ok(Self { members, next: AtomicUsize::new(0), credentials: opts.credentials, token: RwLock::new(None), dial_timeout: opts.dial_timeout })
+    let mut extra = lock(&self.extra);
+    if let Some(m) = extra.iter().find(|m| m.origin == origin) {
+      return Ok(Arc::clone(m));
+    }
+    let member = Arc::new(self.connect(endpoint)?);
+    if extra.len() >= MAX_EXTRA_ENDPOINTS {
+      extra.remove(0);
+    }
+    extra.push(Arc::clone(&member));
+    Ok(member)
   }
 
   /// One unary call. `idempotent`: safe to send again after it may have reached a member (reads);
@@ -152,16 +196,83 @@ impl Engine {
 
   /// One exchange with one member; until the member has answered once, bounded by `dialTimeout`.
   async fn attempt(&self, member: &Member, path: &'static str, body: Bytes, token: Option<&str>) -> Result<Bytes, Status> {
-    let result = match self.dial_timeout.filter(|_| !member.answered.load(Ordering::Relaxed)) {
-      Some(t) => match tokio::time::timeout(t, call_raw(&member.channel, path, body, token)).await {
-        Ok(r) => r,
-        Err(_) => Err(Status::unavailable("no answer from the member within dialTimeout")),
-      },
-      None => call_raw(&member.channel, path, body, token).await,
-    };
+    let result = self.bounded(member, call_raw(&member.channel, path, body, token)).await;
     // A status from the server proves the connection speaks gRPC; a broken one must prove it again.
     member.answered.store(!matches!(&result, Err(s) if connection_failed(s)), Ordering::Relaxed);
     result
+  }
+
+  /// One unary call aimed at one member (clientv3's per-endpoint maintenance calls): no failover.
+  pub async fn unary_on(&self, member: &Member, path: &'static str, body: Bytes, cancel: &CancellationToken) -> Result<Bytes, CallError> {
+    let mut refreshed = false;
+    loop {
+      let token = self.token_for(member, cancel).await?;
+      let attempt = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(cancelled()),
+        r = self.attempt(member, path, body.clone(), token.as_deref()) => r,
+      };
+      match attempt {
+        Ok(bytes) => return Ok(bytes),
+        Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
+          refreshed = true;
+          self.clear_token(token.as_deref());
+        }
+        Err(status) => return Err(CallError::from_status(&status)),
+      }
+    }
+  }
+
+  /// Opens a server-streaming call (Snapshot, Observe) on `target`, or else on the members in
+  /// turn until one takes it: opening sends only a read request, so a member whose connection
+  /// failed may be replaced by the next. Resolves once etcd answered the stream's headers.
+  pub async fn server_stream(&self, target: Option<Arc<Member>>, path: &'static str, body: Bytes, cancel: &CancellationToken) -> Result<tonic::Streaming<Bytes>, CallError> {
+    let candidates: Vec<Arc<Member>> = match target {
+      Some(m) => vec![m],
+      None => {
+        let n = self.members.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        (0..n).map(|i| Arc::clone(&self.members[(start + i) % n])).collect()
+      }
+    };
+    let mut last = None;
+    for member in &candidates {
+      let mut refreshed = false;
+      loop {
+        let token = self.token_for(member, cancel).await?;
+        let open = open_server_stream(&member.channel, path, body.clone(), token.as_deref());
+        let opened = tokio::select! {
+          biased;
+          _ = cancel.cancelled() => return Err(cancelled()),
+          r = self.bounded(member, open) => r,
+        };
+        member.answered.store(!matches!(&opened, Err(s) if connection_failed(s)), Ordering::Relaxed);
+        match opened {
+          Ok(stream) => return Ok(stream),
+          Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
+            refreshed = true;
+            self.clear_token(token.as_deref());
+          }
+          Err(status) if connection_failed(&status) => {
+            last = Some(CallError::from_status(&status));
+            break;
+          }
+          Err(status) => return Err(CallError::from_status(&status)),
+        }
+      }
+    }
+    Err(last.unwrap_or_else(|| CallError { code: Code::Unavailable as i32, message: "no etcd member answered".into() }))
+  }
+
+  /// Bounds `f` by `dialTimeout` while `member` has not answered since its connection was made.
+  async fn bounded<T>(&self, member: &Member, f: impl std::future::Future<Output = Result<T, Status>>) -> Result<T, Status> {
+    match self.dial_timeout.filter(|_| !member.answered.load(Ordering::Relaxed)) {
+      Some(t) => match tokio::time::timeout(t, f).await {
+        Ok(r) => r,
+        Err(_) => Err(Status::unavailable("no answer from the member within dialTimeout")),
+      },
+      None => f.await,
+    }
   }
 
   async fn token_for(&self, member: &Member, cancel: &CancellationToken) -> Result<Option<Arc<str>>, CallError> {
@@ -273,6 +384,26 @@ where
   Ok(grpc.streaming(with_token(outbound, token), PathAndQuery::from_static(path), RawCodec).await?.into_inner())
 }
 
+/// Opens a server-streaming call with one encoded request (Snapshot, Observe).
+pub async fn open_server_stream(channel: &Channel, path: &'static str, body: Bytes, token: Option<&str>) -> Result<tonic::Streaming<Bytes>, Status> {
+  let mut grpc = grpc(channel.clone());
+  grpc.ready().await.map_err(|e| Status::from_error(e.into()))?;
+  Ok(grpc.server_streaming(with_token(body, token), PathAndQuery::from_static(path), RawCodec).await?.into_inner())
+}
+
+/// `(uri, secure, origin)` of a member URL; only http and https.
+fn parse_endpoint(host: &str) -> Result<(Uri, bool, String), ConfigError> {
+  let uri: Uri = host.parse().map_err(|e| ConfigError::new("ERR_INVALID_URL", format!("invalid host {host:?}: {e}")))?;
+  let secure = match uri.scheme_str() {
+    Some("https") => true,
+    Some("http") => false,
+    _ => return Err(ConfigError::new("ERR_INVALID_URL", format!("unsupported protocol in {host:?} (use http:// or https://)"))),
+  };
+  let authority = uri.authority().map(|a| a.as_str().to_ascii_lowercase()).ok_or_else(|| ConfigError::new("ERR_INVALID_URL", format!("no host in {host:?}")))?;
+  let origin = format!("{}://{}", if secure { "https" } else { "http" }, authority);
+  Ok((uri, secure, origin))
+}
+
 /// Moves encoded messages through tonic unchanged.
 #[derive(Clone, Copy, Default)]
 pub struct RawCodec;
@@ -335,4 +466,42 @@ fn tls_connector(
       Ok::<_, ConnectError>(hyper_util::rt::TokioIo::new(tls))
     }
   })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn engine(hosts: &[&str]) -> Engine {
+    let opts = EngineOptions { hosts: hosts.iter().map(|h| h.to_string()).collect(), tls: TlsMaterial::default(), dial_timeout: None, credentials: None };
+    Engine::new(opts).expect("engine")
+  }
+
+  #[tokio::test]
+  async fn calls_aimed_at_an_endpoint_find_its_member() {
+    let e = engine(&["http://127.0.0.1:2379", "http://localhost:2479"]);
+    // Same scheme and authority (any case, any path) = the same member.
+    let m = e.member_for("HTTP://127.0.0.1:2379/").expect("known host");
+    assert!(Arc::ptr_eq(&m, &e.members[0]));
+    assert!(Arc::ptr_eq(&e.member_for("http://LOCALHOST:2479").expect("known host"), &e.members[1]));
+    // Another endpoint gets a channel of its own, made once and reused.
+    let other = e.member_for("http://127.0.0.1:2380").expect("extra endpoint");
+    assert!(Arc::ptr_eq(&other, &e.member_for("http://127.0.0.1:2380").expect("again")));
+    assert_eq!(lock(&e.extra).len(), 1);
+    // A bounded number of them is kept.
+    for port in 3000..3000 + 2 * MAX_EXTRA_ENDPOINTS as u16 {
+      e.member_for(&format!("http://127.0.0.1:{port}")).expect("extra endpoint");
+    }
+    assert_eq!(lock(&e.extra).len(), MAX_EXTRA_ENDPOINTS);
+  }
+
+  #[tokio::test]
+  async fn endpoints_must_be_http_urls() {
+    let e = engine(&["http://127.0.0.1:2379"]);
+    for bad in ["ftp://127.0.0.1:1", "127.0.0.1:2379", "http://[::1", ""] {
+      let err = e.member_for(bad).err().unwrap_or_else(|| panic!("{bad:?} was accepted"));
+      assert_eq!(err.code, "ERR_INVALID_URL", "{bad:?}");
+    }
+    assert!(lock(&e.extra).is_empty());
+  }
 }

@@ -21,4 +21,5 @@ pub mod client;
 pub mod lease;
 pub mod proto;
 pub mod rpc;
+pub mod stream;
 pub mod watch;
