@@ -1,7 +1,22 @@
 'use strict'
 // The generated napi-rs loader (built by `npm install` / `npm run build`), and the completion
 // side of async calls: every client's finished calls arrive at one dispatcher by call id.
-const binding = require('../binding.js')
+const binding = loadBinding()
+
+/** The loader's "Cannot find native binding" gets a stable code and says what to do. */
+function loadBinding() {
+  try {
+    return require('../binding.js')
+  } catch (err) {
+    if (err && err.code === undefined && /native binding/i.test(String(err.message))) {
+      err.code = 'ERR_NATIVE_BINDING_MISSING'
+      err.message +=
+        '\netcd-napi: no prebuilt binary for this platform was installed (was it installed with --omit=optional?);' +
+        ' reinstall, or install from a git checkout to build it from source (needs cargo).'
+    }
+    throw err
+  }
+}
 const { hold, release } = require('./alive')
 
 /** Calls in flight: id -> function receiving the native result. */
