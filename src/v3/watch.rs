@@ -104,7 +104,9 @@ pub async fn run<S: Sink>(engine: Arc<Engine>, mut create: WatchCreateRequest, c
         break (13, "undecodable watch response".to_string(), false);
       };
       failures = 0;
-      if resp.canceled && resp.cancel_reason.contains("permission denied") && token.is_some() && engine.has_credentials() && !auth_retried {
+      // etcd 3.4 gives "invalid auth token" (or "auth token is expired") where 3.5 gives "permission denied".
+      let stale_token = ["permission denied", "invalid auth token", "auth token is expired"].iter().any(|m| resp.cancel_reason.contains(m));
+      if resp.canceled && stale_token && token.is_some() && engine.has_credentials() && !auth_retried {
         auth_retried = true;
         break (16, "the watch was refused with a cached auth token; authenticating again".to_string(), true);
       }

@@ -1,0 +1,262 @@
+#!/usr/bin/env node
+'use strict'
+// Drop-in proof for `etcd-napi/v3`: a real etcd3-based project runs its own test suite twice against a
+// throw-away etcd, once with npm etcd3 and once with `etcd3` resolved to etcd-napi, and the results are
+// compared test by test. Nothing of the project is committed here: it comes from the npm registry at run time.
+//
+// The project is @hkube/etcd (HKube's etcd state layer; its tarball ships its mocha suite, which drives KV,
+// prefix reads with sort/limit, leases, watches, locks and STM transactions through etcd3's API).
+//
+//   node scripts/etcd3-project.js            live mocha output, then a summary
+//   node scripts/etcd3-project.js --json     only a JSON summary on stdout (the project's output on stderr)
+//   ETCD3_PROJECT_KEEP=1                     keep the temp dir (project, per-test results-*.json) for a look
+//
+// Exit codes: 0 every test that passes with etcd3 passes with etcd-napi; 1 some do not (or a run broke);
+// 3 the npm registry could not be reached (nothing was tested).
+const { spawn, execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const net = require('node:net')
+const os = require('node:os')
+const path = require('node:path')
+const { startEtcd } = require('../testing/index.js')
+
+const root = path.join(__dirname, '..')
+const PROJECT = '@hkube/etcd'
+const VERSION = '5.1.11'
+// Its devDependencies that the suite needs, at the versions its ranges resolved to when this was written.
+const TEST_DEPS = { mocha: '6.2.3', chai: '4.5.0', sinon: '7.5.0', 'await-delay': '1.0.0', 'await-done': '1.0.10' }
+// The project's `npm test`, which is checked against its package.json below; run with our reporter added.
+const TEST_SCRIPT = 'NODE_ENV=test ./node_modules/mocha/bin/_mocha tests --colors --recursive --exit'
+const MOCHA_ARGS = ['tests', '--colors', '--recursive', '--exit']
+// Its suite connects to this fixed address; a forwarder there leads to the etcd on its free port.
+const PROJECT_PORT = 4001
+// Tests of the project whose outcome is chance, with why; a difference there is reported but not counted.
+const KNOWN_FLAKY = {
+  // Reads Date.now(), then calls its own defaultCallOptions(), which adds 20 s to a second Date.now(), and
+  // expects at most +20 s: it fails whenever a millisecond ticks in between. No etcd call is involved.
+  'Tests Init should set timeout timeout': 'a millisecond race inside the test itself'
+}
+const PROBE_TIMEOUT_MS = 30_000
+const INSTALL_TIMEOUT_MS = 240_000
+const RUN_TIMEOUT_MS = 120_000
+const NETWORK_ERROR = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network/i
+
+const json = process.argv.includes('--json')
+const log = (...a) => (json ? console.error : console.log)(...a)
+
+class RegistryUnreachable extends Error {}
+
+function exec (cmd, args, { cwd, env, timeout, echo }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const keep = (s) => {
+      out = (out + s).slice(-200_000)
+      if (echo) process.stderr.write(s)
+    }
+    child.stdout.setEncoding('utf8').on('data', keep)
+    child.stderr.setEncoding('utf8').on('data', keep)
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, out })
+    })
+  })
+}
+
+async function install (dir) {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  // One quick look-up without retries first: npm retries an unreachable registry for minutes.
+  const probe = await exec(npm, ['view', `${PROJECT}@${VERSION}`, 'version', '--fetch-retries=0', `--fetch-timeout=${PROBE_TIMEOUT_MS}`], { cwd: dir, env: process.env, timeout: PROBE_TIMEOUT_MS + 10_000 })
+  if (probe.code !== 0) {
+    const msg = `npm view ${PROJECT}@${VERSION} failed (${probe.signal || `exit ${probe.code}`}):\n${probe.out.trim().slice(-2000)}`
+    if (probe.signal || NETWORK_ERROR.test(probe.out)) throw new RegistryUnreachable(msg)
+    throw new Error(msg)
+  }
+  const pkg = { name: 'etcd3-project-harness', private: true, dependencies: { [PROJECT]: VERSION, ...TEST_DEPS } }
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2))
+  // --ignore-scripts: nothing of theirs runs but the test suite itself.
+  const r = await exec(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: process.env, timeout: INSTALL_TIMEOUT_MS })
+  if (r.code !== 0) {
+    const msg = `npm install ${PROJECT}@${VERSION} failed (${r.signal || `exit ${r.code}`}):\n${r.out.trim().slice(-3000)}`
+    if (NETWORK_ERROR.test(r.out)) throw new RegistryUnreachable(msg)
+    throw new Error(msg)
+  }
+  const projectDir = path.join(dir, 'node_modules', ...PROJECT.split('/'))
+  const projectPkg = JSON.parse(fs.readFileSync(path.join(projectDir, 'package.json'), 'utf8'))
+  if (projectPkg.scripts.test !== TEST_SCRIPT) throw new Error(`${PROJECT}'s test script is now ${JSON.stringify(projectPkg.scripts.test)}; update TEST_SCRIPT`)
+  return projectDir
+}
+
+// A mocha reporter: the project's spec output as usual, plus every test's outcome written to a JSON file.
+const REPORTER = `'use strict'
+const fs = require('fs')
+const Mocha = require('mocha')
+class Recorder extends Mocha.reporters.Spec {
+  constructor (runner, options) {
+    super(runner, options)
+    const results = []
+    const record = (state) => (test, err) => results.push({ title: test.fullTitle(), state, ms: test.duration, error: err ? String(err.message).split('\\n')[0] : undefined })
+    runner.on('pass', record('passed'))
+    runner.on('fail', record('failed'))
+    runner.on('pending', record('pending'))
+    runner.on('end', () => fs.writeFileSync(process.env.ETCD3_PROJECT_RESULTS, JSON.stringify(results)))
+  }
+}
+module.exports = Recorder
+`
+
+// Forwards 127.0.0.1:PROJECT_PORT (and [::1] where there is IPv6 loopback, since the suite says 'localhost').
+async function forwarder (target) {
+  const sockets = new Set()
+  const onConnection = (client) => {
+    const upstream = net.connect(target.port, target.hostname)
+    // Without this, Nagle holds back a client's second small write (HTTP/2 headers, then data) until etcd's
+    // delayed ACK, about 40 ms a call.
+    client.setNoDelay(true)
+    upstream.setNoDelay(true)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  }
+  const listen = (host) => new Promise((resolve, reject) => {
+    const server = net.createServer(onConnection)
+    server.once('error', reject)
+    server.listen({ host, port: PROJECT_PORT, exclusive: true }, () => resolve(server))
+  })
+  const servers = []
+  try {
+    servers.push(await listen('127.0.0.1'))
+  } catch (err) {
+    throw new Error(`${PROJECT}'s suite needs 127.0.0.1:${PROJECT_PORT}, which is taken (${err.code})`)
+  }
+  try {
+    servers.push(await listen('::1'))
+  } catch {
+    // no IPv6 loopback here: 'localhost' then means 127.0.0.1 only
+  }
+  return () => {
+    for (const s of sockets) s.destroy()
+    return Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  }
+}
+
+async function runSuite (label, harness, projectDir) {
+  const etcd = await startEtcd({ v2: false })
+  const closeForwarder = await forwarder(new URL(etcd.endpoints[0]))
+  try {
+    const resultsFile = path.join(harness, `results-${label}.json`)
+    const reporter = path.join(harness, 'recorder-reporter.js')
+    fs.writeFileSync(reporter, REPORTER)
+    const env = { ...process.env, NODE_ENV: 'test', ETCD3_PROJECT_RESULTS: resultsFile }
+    const mocha = path.join(harness, 'node_modules', 'mocha', 'bin', '_mocha')
+    log(`\n# ${label}: ${PROJECT}@${VERSION} \`npm test\` with etcd3 = ${resolveEtcd3(projectDir)}`)
+    const started = Date.now()
+    const r = await exec(process.execPath, [mocha, ...MOCHA_ARGS, '--reporter', reporter], { cwd: projectDir, env, timeout: RUN_TIMEOUT_MS, echo: !json || process.env.ETCD3_PROJECT_ECHO === '1' })
+    const ms = Date.now() - started
+    if (!fs.existsSync(resultsFile)) throw new Error(`${label}: mocha ended (${r.signal || `exit ${r.code}`}) without results:\n${r.out.trim().slice(-3000)}`)
+    const tests = JSON.parse(fs.readFileSync(resultsFile, 'utf8'))
+    const count = (state) => tests.filter((t) => t.state === state).length
+    return { label, exitCode: r.code, ms, passed: count('passed'), failed: count('failed'), pending: count('pending'), tests, output: r.out }
+  } finally {
+    await closeForwarder()
+    await etcd.stop()
+  }
+}
+
+// What `require('etcd3')` means inside the project, asked of a fresh process (this one caches package.json).
+function resolveEtcd3 (projectDir) {
+  return execFileSync(process.execPath, ['-p', "require.resolve('etcd3')"], { cwd: projectDir, encoding: 'utf8' }).trim()
+}
+
+// `etcd3` as a package directory whose entry point is etcd-napi's `require('etcd3')` stand-in.
+function swapInEtcdNapi (harness) {
+  const dir = path.join(harness, 'node_modules', 'etcd3')
+  fs.renameSync(dir, path.join(harness, 'node_modules', '.etcd3-npm'))
+  fs.mkdirSync(dir)
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'etcd3', version: '1.1.2', main: path.join(root, 'v3', 'index.js') }))
+}
+
+function byTitle (tests) {
+  // Titles can repeat in a suite; number repeats so each outcome is compared with its twin.
+  const seen = new Map()
+  const out = new Map()
+  for (const t of tests) {
+    const n = (seen.get(t.title) || 0) + 1
+    seen.set(t.title, n)
+    out.set(n === 1 ? t.title : `${t.title} #${n}`, t)
+  }
+  return out
+}
+
+async function main () {
+  const harness = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd3-project-'))
+  try {
+    log(`# installing ${PROJECT}@${VERSION} and its test tools into ${harness}`)
+    const installStarted = Date.now()
+    const projectDir = await install(harness)
+    const installMs = Date.now() - installStarted
+    const nested = path.join(projectDir, 'node_modules', 'etcd3')
+    if (fs.existsSync(nested)) throw new Error(`npm nested a copy of etcd3 in ${nested}; the swap below would not reach it`)
+
+    const reference = await runSuite('etcd3', harness, projectDir)
+    swapInEtcdNapi(harness)
+    const resolved = resolveEtcd3(projectDir)
+    if (resolved !== path.join(root, 'v3', 'index.js')) throw new Error(`etcd3 resolves to ${resolved}, not etcd-napi`)
+    const ours = await runSuite('etcd-napi', harness, projectDir)
+
+    const refTests = byTitle(reference.tests)
+    const ourTests = byTitle(ours.tests)
+    const differences = []
+    for (const [title, ref] of refTests) {
+      const our = ourTests.get(title)
+      const state = our ? our.state : 'missing'
+      if (state !== ref.state) differences.push({ title, etcd3: ref.state, etcdNapi: state, error: our && our.error, etcd3Error: ref.error, flaky: KNOWN_FLAKY[title] })
+    }
+    for (const [title, our] of ourTests) {
+      if (!refTests.has(title)) differences.push({ title, etcd3: 'missing', etcdNapi: our.state, error: our.error, flaky: KNOWN_FLAKY[title] })
+    }
+    const regressions = differences.filter((d) => d.etcd3 === 'passed' && !d.flaky)
+    const summary = {
+      project: `${PROJECT}@${VERSION}`,
+      installMs,
+      runs: [reference, ours].map(({ label, exitCode, ms, passed, failed, pending, tests }) => ({
+        label, exitCode, ms, passed, failed, pending, failures: tests.filter((t) => t.state === 'failed').map((t) => ({ title: t.title, error: t.error }))
+      })),
+      differences,
+      regressions: regressions.length,
+      ok: regressions.length === 0
+    }
+    if (json) {
+      console.log(JSON.stringify(summary))
+    } else {
+      log('\n# summary')
+      for (const r of summary.runs) log(`#   ${r.label.padEnd(9)} ${r.passed} passed, ${r.failed} failed, ${r.pending} pending (${(r.ms / 1000).toFixed(1)} s)`)
+      for (const r of summary.runs) for (const f of r.failures) log(`#   ${r.label} failed: ${f.title}: ${f.error}`)
+      for (const d of differences) log(`#   differs: ${d.title}: etcd3 ${d.etcd3}, etcd-napi ${d.etcdNapi}${d.error ? ` (${d.error})` : ''}${d.flaky ? ` [known flaky: ${d.flaky}]` : ''}`)
+      log(summary.ok ? '# every test that passes with etcd3 passes with etcd-napi' : `# ${regressions.length} test(s) pass with etcd3 but not with etcd-napi`)
+    }
+    return summary.ok ? 0 : 1
+  } finally {
+    if (process.env.ETCD3_PROJECT_KEEP === '1') log(`# kept ${harness}`)
+    else fs.rmSync(harness, { recursive: true, force: true })
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`etcd3-project: ${err.stack || err.message}`)
+    process.exit(err instanceof RegistryUnreachable ? 3 : 1)
+  }
+)
