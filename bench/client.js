@@ -2,7 +2,9 @@
 // One benchmark round in its own process (one client, one event loop):
 //   node bench/client.js <client> <workload> <concurrency> <seconds> <endpoint> [warmupSeconds]
 // client:   napi | napi-promise | node-etcd | node-http (reference: Node's own keep-alive http, GET only)
-// workload: get | put | getsync | watch-latency | watch-flood | idle-watchers | require
+//           v3: napi-v3 (etcd-napi's Etcd3) | etcd3 (npm etcd3)
+// workload: get | put | getsync | watch-latency | watch-flood | idle-watchers | require (v2 clients)
+//           v3-get | v3-put | v3-txn | v3-watch-latency (v3 clients)
 // Prints one JSON line on stdout: ops, errors, elapsed, ops/s, latency percentiles (ms), CPU (µs).
 // The package is required only inside the workload, so `require` timing starts from a clean process.
 
@@ -19,6 +21,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const GET_KEY = 'bench/get'
 const PUT_KEY = 'bench/put'
+// v3 keys live in etcd's mvcc store, apart from v2's; run.js sets V3_GET_KEY and V3_TXN_KEY to 'bar'.
+const V3_GET_KEY = 'bench/v3/get'
+const V3_PUT_KEY = 'bench/v3/put'
+const V3_TXN_KEY = 'bench/v3/txn'
 const MAX_ERRORS = 1000 // a broken setup should fail fast, not spin for the whole round
 const WATCH_MAX_EVENTS = 50000 // bound on writes per watch round
 const WATCH_EVENT_TIMEOUT_MS = 2000
@@ -49,7 +55,11 @@ class NodeHttpClient {
 function loadClient() {
   if (clientName === 'node-http') return { Etcd: NodeHttpClient, requireMs: 0 }
   const t0 = now()
-  const Etcd = clientName === 'node-etcd' ? require('node-etcd') : require(path.join(__dirname, '..'))
+  let Etcd
+  if (clientName === 'node-etcd') Etcd = require('node-etcd')
+  else if (clientName === 'etcd3') Etcd = require('etcd3').Etcd3
+  else if (clientName === 'napi-v3') Etcd = require(path.join(__dirname, '..')).Etcd3 // loads lib/v3 on access
+  else Etcd = require(path.join(__dirname, '..'))
   const requireMs = now() - t0
   // Which addon binary ran (others may rebuild it, e.g. as a debug build, while the bench runs).
   const native = Object.keys(require.cache).find((k) => k.endsWith('.node') && !k.includes('deasync'))
@@ -162,7 +172,11 @@ async function requestWorkload(etcd) {
       ? (secs) => closedLoop((done) => etcd.get(GET_KEY, (err) => done(err)), secs)
       : (secs) => closedLoop((done) => etcd.set(PUT_KEY, 'bar', (err) => done(err)), secs)
   }
-  // Warm-up (JIT, connection pool), then measure with a fresh CPU baseline.
+  return measureLoop(run)
+}
+
+/** Runs `run(secs)` for the warm-up (JIT, connections), then measures it with a fresh CPU baseline. */
+async function measureLoop(run) {
   if (warmupSeconds > 0) await run(warmupSeconds)
   const cpu0 = process.cpuUsage()
   const r = await run(seconds)
@@ -180,6 +194,24 @@ async function requestWorkload(etcd) {
   }
 }
 
+/**
+ * v3 requests through the Promise API, which is etcd3's only one. Each op checks its answer, so a
+ * missing key or a failed compare counts as an error instead of passing as a fast round.
+ */
+async function v3RequestWorkload(client) {
+  const ops = {
+    'v3-get': () => client.get(V3_GET_KEY).string().then((v) => {
+      if (v !== 'bar') throw new Error(`${V3_GET_KEY} is ${JSON.stringify(v)}, expected "bar"`)
+    }),
+    'v3-put': () => client.put(V3_PUT_KEY).value('bar'),
+    'v3-txn': () => client.if(V3_TXN_KEY, 'Value', '==', 'bar').then(client.put(V3_TXN_KEY).value('bar')).commit().then((r) => {
+      if (!r.succeeded) throw new Error(`transaction compare on ${V3_TXN_KEY} failed`)
+    })
+  }
+  const op = ops[workload]
+  return measureLoop((secs) => promiseLoop(op, secs))
+}
+
 // --- watcher workloads -----------------------------------------------------------------------
 
 // The writer and the stats probe use plain Node http (keep-alive), identical for both clients, so
@@ -187,9 +219,9 @@ async function requestWorkload(etcd) {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
 const base = new URL(endpoint)
 
-function httpRequest(method, urlPath, body) {
+function httpRequest(method, urlPath, body, contentType = 'application/x-www-form-urlencoded') {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }
+    const headers = body === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }
     const req = http.request({ host: base.hostname, port: base.port, method, path: urlPath, agent, headers, timeout: 10000 }, (res) => {
       let data = ''
       res.setEncoding('utf8')
@@ -206,6 +238,9 @@ function httpRequest(method, urlPath, body) {
 }
 
 const putValue = (key, value) => httpRequest('PUT', `/v2/keys/${key}`, `value=${encodeURIComponent(value)}`)
+// v3 writes go through etcd's JSON gateway on the same port: one writer for both v3 clients, as for v2.
+const b64 = (s) => Buffer.from(s).toString('base64')
+const putV3Value = (key, value) => httpRequest('POST', '/v3/kv/put', JSON.stringify({ key: b64(key), value: b64(value) }), 'application/json')
 
 function attachProblemCounters(w, counts) {
   w.on('reconnect', () => counts.reconnect++)
@@ -214,28 +249,20 @@ function attachProblemCounters(w, counts) {
 }
 
 /**
- * Ping-pong: write value i, wait for its change event, then write i+1. Latency is measured from
- * just before the write (so it includes the write's round trip) and, separately, from the write's
- * acknowledgement (negative when the event arrived before the PUT answer).
+ * Ping-pong: write value i, wait for its event, then write i+1. Latency is measured from just before
+ * the write (so it includes the write's round trip) and, separately, from the write's
+ * acknowledgement (negative when the event arrived before the write's answer).
+ * `write(value)` resolves on the answer; `listen(hit)` makes the watcher call `hit(value, time)`.
  */
-async function watchLatency(Etcd) {
-  const etcd = new Etcd(endpoint)
-  const key = `bench/watch/${process.pid}-${Math.random().toString(36).slice(2)}`
-  const first = await putValue(key, 'start')
-  // Start from the next index so no write is missed while the first long-poll registers.
-  const w = etcd.watcher(key, first.node.modifiedIndex + 1)
-  const counts = { reconnect: 0, resync: 0, error: 0 }
-  attachProblemCounters(w, counts)
+async function pingPong(write, listen) {
   let waiting = null // { value, resolve }
-  w.on('change', (body) => {
-    const t = now()
-    if (waiting && body.node && body.node.value === waiting.value) waiting.resolve(t)
+  listen((value, t) => {
+    if (waiting && value === waiting.value) waiting.resolve(t)
   })
   const lat = []
   const fromAck = []
   let eventBeforeAck = 0
   let lost = 0
-  let events = 0
   let i = 0
   const phase = async (secs, record) => {
     const start = now()
@@ -249,7 +276,7 @@ async function watchLatency(Etcd) {
         timer = setTimeout(() => resolve(null), WATCH_EVENT_TIMEOUT_MS)
       })
       const t0 = now()
-      await putValue(key, value)
+      await write(value)
       const tAck = now()
       const tEvent = await event
       clearTimeout(timer)
@@ -267,21 +294,62 @@ async function watchLatency(Etcd) {
   const cpu0 = process.cpuUsage()
   const r = await phase(seconds, true)
   const cpuUs = cpuSince(cpu0)
-  events = r.n
-  w.stop()
   return {
-    ops: events,
+    ops: r.n,
     errors: lost,
     elapsedMs: r.elapsed,
-    opsPerSec: (events / r.elapsed) * 1000,
+    opsPerSec: (r.n / r.elapsed) * 1000,
     latencyMs: percentiles(lat),
     fromAckMs: percentiles(fromAck),
     eventBeforeAck,
     lost,
     cpuUs,
-    cpuUsPerOp: events > 0 ? cpuUs / events : null,
-    ...counts
+    cpuUsPerOp: r.n > 0 ? cpuUs / r.n : null
   }
+}
+
+/** v2 ping-pong: a `watcher(key)` and its `change` events; the writer is plain node:http. */
+async function watchLatency(Etcd) {
+  const etcd = new Etcd(endpoint)
+  const key = `bench/watch/${process.pid}-${Math.random().toString(36).slice(2)}`
+  const first = await putValue(key, 'start')
+  // Start from the next index so no write is missed while the first long-poll registers.
+  const w = etcd.watcher(key, first.node.modifiedIndex + 1)
+  const counts = { reconnect: 0, resync: 0, error: 0 }
+  attachProblemCounters(w, counts)
+  const r = await pingPong(
+    (value) => putValue(key, value),
+    (hit) => w.on('change', (body) => {
+      const t = now()
+      if (body.node) hit(body.node.value, t)
+    })
+  )
+  w.stop()
+  return { ...r, ...counts }
+}
+
+/**
+ * v3 ping-pong: `client.watch().key(key).create()` and its `put` events; the writer is etcd's JSON
+ * gateway through plain node:http, the same for both clients. create() resolves once etcd has
+ * confirmed the watch, so no write is missed.
+ */
+async function v3WatchLatency(Etcd3) {
+  const client = new Etcd3({ hosts: endpoint })
+  const key = `bench/v3/watch/${process.pid}-${Math.random().toString(36).slice(2)}`
+  const w = await client.watch().key(key).create()
+  const counts = { reconnect: 0, error: 0 }
+  w.on('disconnected', () => counts.reconnect++)
+  w.on('error', () => counts.error++)
+  const r = await pingPong(
+    (value) => putV3Value(key, value),
+    (hit) => w.on('put', (kv) => {
+      const t = now()
+      hit(kv.value.toString(), t)
+    })
+  )
+  await w.cancel()
+  client.close()
+  return { ...r, ...counts }
 }
 
 /**
@@ -457,6 +525,17 @@ async function main() {
       break
     case 'idle-watchers':
       result = await idleWatchers(Etcd)
+      break
+    case 'v3-get':
+    case 'v3-put':
+    case 'v3-txn': {
+      const client = new Etcd({ hosts: endpoint })
+      result = await v3RequestWorkload(client)
+      client.close()
+      break
+    }
+    case 'v3-watch-latency':
+      result = await v3WatchLatency(Etcd)
       break
     default:
       throw new Error(`unknown workload ${workload}`)
