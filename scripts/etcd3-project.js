@@ -110,7 +110,7 @@ class Recorder extends Mocha.reporters.Spec {
 module.exports = Recorder
 `
 
-// Forwards 127.0.0.1:PROJECT_PORT (and [::1] where there is IPv6 loopback, since the suite says 'localhost').
+// Forwards 127.0.0.1:PROJECT_PORT (inside our own network namespace when unshare works) (and [::1] where there is IPv6 loopback, since the suite says 'localhost').
 async function forwarder (target) {
   const sockets = new Set()
   const onConnection = (client) => {
@@ -209,6 +209,40 @@ async function main () {
     const nested = path.join(projectDir, 'node_modules', 'etcd3')
     if (fs.existsSync(nested)) throw new Error(`npm nested a copy of etcd3 in ${nested}; the swap below would not reach it`)
 
+    if (canIsolate()) {
+      // The suite's port is fixed (4001, a common etcd port): run both suites, their etcd and the forwarder in a
+      // network namespace of our own, whose loopback nobody else uses.
+      log('# running both suites in a private network namespace (unshare -n)')
+      const script = 'ip link set lo up && exec "$0" "$@"'
+      process.env.ETCD3_PROJECT_INSTALL_MS = String(installMs)
+      const child = spawn('unshare', ['-n', 'sh', '-c', script, process.execPath, __filename, '--run-phase', harness, projectDir, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' })
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2 * RUN_TIMEOUT_MS + 60_000)
+      const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c === null ? 1 : c)))
+      clearTimeout(timer)
+      return code
+    }
+    process.env.ETCD3_PROJECT_INSTALL_MS = String(installMs)
+    return await compare(harness, projectDir)
+  } finally {
+    if (process.env.ETCD3_PROJECT_KEEP === '1') log(`# kept ${harness}`)
+    else fs.rmSync(harness, { recursive: true, force: true })
+  }
+}
+
+/** `unshare -n` works here (root, or unprivileged user namespaces) and `ip` can bring its loopback up. */
+function canIsolate () {
+  if (process.env.ETCD3_PROJECT_NO_NETNS === '1') return false
+  try {
+    execFileSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore', timeout: 5000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Runs the suite with etcd3, then with etcd-napi in its place, and compares every test's outcome. */
+async function compare (harness, projectDir) {
+  {
     const reference = await runSuite('etcd3', harness, projectDir)
     swapInEtcdNapi(harness)
     const resolved = resolveEtcd3(projectDir)
@@ -229,7 +263,7 @@ async function main () {
     const regressions = differences.filter((d) => d.etcd3 === 'passed' && !d.flaky)
     const summary = {
       project: `${PROJECT}@${VERSION}`,
-      installMs,
+      installMs: Number(process.env.ETCD3_PROJECT_INSTALL_MS) || undefined,
       runs: [reference, ours].map(({ label, exitCode, ms, passed, failed, pending, tests }) => ({
         label, exitCode, ms, passed, failed, pending, failures: tests.filter((t) => t.state === 'failed').map((t) => ({ title: t.title, error: t.error }))
       })),
@@ -247,13 +281,12 @@ async function main () {
       log(summary.ok ? '# every test that passes with etcd3 passes with etcd-napi' : `# ${regressions.length} test(s) pass with etcd3 but not with etcd-napi`)
     }
     return summary.ok ? 0 : 1
-  } finally {
-    if (process.env.ETCD3_PROJECT_KEEP === '1') log(`# kept ${harness}`)
-    else fs.rmSync(harness, { recursive: true, force: true })
   }
 }
 
-main().then(
+const runPhase = process.argv.indexOf('--run-phase')
+const entry = runPhase === -1 ? main : () => compare(process.argv[runPhase + 1], process.argv[runPhase + 2])
+entry().then(
   (code) => process.exit(code),
   (err) => {
     console.error(`etcd3-project: ${err.stack || err.message}`)
