@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
 import { createRequire } from 'node:module'
+import { listen, closeServer, refusedUrl } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -24,28 +25,6 @@ function fastRetries(t, on = true) {
   t.after(() => delete process.env.RUNNING_UNIT_TESTS)
 }
 
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port))
-  })
-}
-
-function close(server) {
-  return new Promise((resolve) => {
-    if (typeof server.closeAllConnections === 'function') server.closeAllConnections()
-    server.close(() => resolve())
-  })
-}
-
-// A port that was listening a moment ago and is now closed: connections to it are refused.
-async function refusedHost() {
-  const s = net.createServer()
-  const port = await listen(s)
-  await close(s)
-  return `http://127.0.0.1:${port}`
-}
-
 // HTTP server answering every request with `status` and `body`; counts requests.
 async function statusServer(t, status, body, contentType = 'application/json') {
   const state = { requests: 0 }
@@ -56,7 +35,7 @@ async function statusServer(t, status, body, contentType = 'application/json') {
     res.end(body)
   })
   const port = await listen(server)
-  t.after(() => close(server))
+  t.after(() => closeServer(server))
   return { url: `http://127.0.0.1:${port}`, state }
 }
 
@@ -73,7 +52,7 @@ async function stallServer(t) {
   const port = await listen(server)
   t.after(() => {
     for (const s of sockets) s.destroy()
-    return close(server)
+    return closeServer(server)
   })
   return { url: `http://127.0.0.1:${port}`, state }
 }
@@ -109,7 +88,7 @@ await new Etcd(live).set('cluster/k', 'v')
 
 for (const order of ['dead first', 'live first']) {
   test(`dead host + live etcd (${order} in the host list): every call succeeds, the shuffle is per call`, async () => {
-    const dead = await refusedHost()
+    const dead = await refusedUrl()
     const hosts = order === 'dead first' ? [dead, live] : [live, dead]
     const etcd = new Etcd(hosts)
     const seen = { deadFirst: 0, liveFirst: 0 }
@@ -163,7 +142,7 @@ test('a 500 then real etcd: failover succeeds and the 500 is on token.errors', a
 
 test('three refused hosts, default retries (RUNNING_UNIT_TESTS=true): 12 errors, retries 3', async (t) => {
   fastRetries(t)
-  const hosts = [await refusedHost(), await refusedHost(), await refusedHost()]
+  const hosts = [await refusedUrl(), await refusedUrl(), await refusedUrl()]
   const etcd = new Etcd(hosts)
   const { args, token } = await call((cb) => etcd.get('k', cb))
   const err = assertAllFailed(args, { attempts: 12, retries: 3 })
@@ -187,7 +166,7 @@ test('three refused hosts, default retries (RUNNING_UNIT_TESTS=true): 12 errors,
 
 test('{maxRetries: 1} per call: 6 errors for 3 refused hosts', async (t) => {
   fastRetries(t)
-  const etcd = new Etcd([await refusedHost(), await refusedHost(), await refusedHost()])
+  const etcd = new Etcd([await refusedUrl(), await refusedUrl(), await refusedUrl()])
   const { args, token } = await call((cb) => etcd.get('k', { maxRetries: 1 }, cb))
   assertAllFailed(args, { attempts: 6, retries: 1 })
   assert.equal(token.maxRetries, 1)
@@ -196,7 +175,7 @@ test('{maxRetries: 1} per call: 6 errors for 3 refused hosts', async (t) => {
 test('constructor maxRetries: 0 -> 3 errors and no retry round; a per-call value overrides it', async (t) => {
   // Real waits: a retry round would show up as more attempts after >= 100 ms.
   fastRetries(t, false)
-  const etcd = new Etcd([await refusedHost(), await refusedHost(), await refusedHost()], { maxRetries: 0 })
+  const etcd = new Etcd([await refusedUrl(), await refusedUrl(), await refusedUrl()], { maxRetries: 0 })
   const first = await call((cb) => etcd.get('k', cb))
   assertAllFailed(first.args, { attempts: 3, retries: 0 })
   assert.equal(first.token.maxRetries, 0)
@@ -206,7 +185,7 @@ test('constructor maxRetries: 0 -> 3 errors and no retry round; a per-call value
 
 test('without RUNNING_UNIT_TESTS the first retry waits ~100 ms', async (t) => {
   fastRetries(t, false)
-  const etcd = new Etcd(await refusedHost())
+  const etcd = new Etcd(await refusedUrl())
   const { args, ms } = await call((cb) => etcd.get('k', { maxRetries: 1 }, cb))
   const err = assertAllFailed(args, { attempts: 2, retries: 1 })
   assert.ok(ms >= 90, `waited ${ms} ms`)
@@ -218,7 +197,7 @@ test('without RUNNING_UNIT_TESTS the first retry waits ~100 ms', async (t) => {
 test('mixed failures (refused + 500 text) are not retried', async (t) => {
   fastRetries(t)
   const bad = await statusServer(t, 500, 'Internal Server Error', 'text/plain')
-  const etcd = new Etcd([await refusedHost(), bad.url])
+  const etcd = new Etcd([await refusedUrl(), bad.url])
   const { args } = await call((cb) => etcd.get('k', cb))
   const err = assertAllFailed(args, { attempts: 2, retries: 0 })
   assert.equal(bad.state.requests, 1)
@@ -263,7 +242,7 @@ test('a leader-election 500 once, then success: retried, the first failure stays
     }
   })
   const port = await listen(server)
-  t.after(() => close(server))
+  t.after(() => closeServer(server))
   const etcd = new Etcd(`127.0.0.1:${port}`)
   const { args, token } = await call((cb) => etcd.get('k', cb))
   assert.equal(args[0], null)
@@ -332,7 +311,7 @@ async function trickleServer(t, { total, first, everyMs, chunk = 1 }) {
   t.after(() => {
     for (const tm of timers) clearInterval(tm)
     for (const s of sockets) s.destroy()
-    return close(server)
+    return closeServer(server)
   })
   return { url: `http://127.0.0.1:${port}` }
 }

@@ -14,11 +14,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { loadImplementations, makeNormalizer, normError, normHeaders, shapeOf } from './helpers/normalize.mjs';
+import { sleep, refusedUrl } from './helpers/common.mjs';
 
 const require = createRequire(import.meta.url);
 const { startEtcd } = require('../testing/index.js');
@@ -28,7 +28,6 @@ let serverVersion;
 process.env.RUNNING_UNIT_TESTS = 'true'; // 1 ms between retry rounds (dead-host step)
 
 const [NODE, NAPI] = loadImplementations();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const RUN_ID = crypto.randomBytes(3).toString('hex');
 
 // ---- node-etcd sanity checks on the callback result (make every step able to fail without etcd-napi) ------------
@@ -228,16 +227,6 @@ function bodyOf(raw) {
   return raw.ret?.body;
 }
 
-function deadUrl() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(`http://127.0.0.1:${port}`));
-    });
-  });
-}
-
 // Runs every step with one implementation in one form; returns the raw results.
 async function runSequence(impl, mode, endpoints, dead, steps = STEPS) {
   const prefix = `diff-${RUN_ID}-${impl.name}-${mode}${steps === STEPS ? '' : '-auth'}`;
@@ -340,7 +329,7 @@ test('differential: node-etcd vs etcd-napi against a real etcd', { timeout: 600_
   const etcd = await startEtcd();
   serverVersion = etcd.version; // 3.5.1 by default; 3.4.23 in the ETCD_BIN=… compatibility pass
   t.after(() => etcd.stop());
-  const dead = await deadUrl();
+  const dead = await refusedUrl();
   if (NAPI.missing) t.diagnostic(`etcd-napi skipped: ${NAPI.missing}`);
 
   const oracle = await runSequence(NODE, 'callback', etcd.endpoints, dead);

@@ -7,10 +7,10 @@
 
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { refusedUrl } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { startEtcd } = require('../testing/index.js')
@@ -18,14 +18,6 @@ const ENTRY = fileURLToPath(new URL('../index.js', import.meta.url))
 
 const cluster = await startEtcd()
 after(() => cluster.stop())
-
-async function refusedHost() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
 
 // Runs `script` (CommonJS) in a child; `Etcd`, `ENDPOINT`, `DEAD` and `mark(name)` (prints
 // "name <ms since epoch>") are predefined. Returns the result plus the time it exited.
@@ -77,7 +69,7 @@ test('a script making callback, promise and sync calls exits promptly', async ()
 })
 
 test('a fire-and-forget failing call neither crashes the process nor keeps it alive', async () => {
-  const dead = await refusedHost()
+  const dead = await refusedUrl()
   const r = runChild(
     `
     const etcd = new Etcd(DEAD)
@@ -107,7 +99,7 @@ test('an idle client lets the process exit', async () => {
 })
 
 test('a call pending in a retry wait keeps the process alive until it finishes', async () => {
-  const dead = await refusedHost()
+  const dead = await refusedUrl()
   // maxRetries 2: waits of 100 and 1600 ms, so the callback comes ~1.7 s after the call.
   const r = runChild(
     `
@@ -128,7 +120,7 @@ test('a call pending in a retry wait keeps the process alive until it finishes',
 })
 
 test('an aborted call in a retry wait lets the process exit at once', async () => {
-  const dead = await refusedHost()
+  const dead = await refusedUrl()
   // Default maxRetries (3): left alone this would take ~27 s. Abort at 200 ms, in the 1600 ms wait.
   const r = runChild(
     `

@@ -11,6 +11,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { sleep, until as untilEvery } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -22,7 +23,6 @@ for (const k of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_P
 
 const T = { timeout: 120_000 }
 const FORMS = ['callback', 'promise', 'sync']
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let seq = 0
 const uniq = (name) => `xt-${process.pid}-${++seq}-${name}`
 
@@ -48,15 +48,8 @@ function client(t, hosts = cluster.endpoints, options) {
   return etcd
 }
 
-async function until(what, fn, ms = 10_000, step = 25) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(step)
-  }
-}
+// This suite's calls name what they wait for first.
+const until = (what, fn, ms = 10_000, step = 25) => untilEvery(fn, ms, what, { every: step })
 
 function withTimeout(promise, ms, what) {
   let timer

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { startFaultProxy } from './helpers/faultproxy.mjs'
+import { sleep } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -17,7 +18,6 @@ const { startEtcd } = require('../testing/index.js')
 // Leader-election retries (refused/reset connects) wait 1 ms instead of 100·16^n ms; read at call time.
 process.env.RUNNING_UNIT_TESTS = 'true'
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 let server
 let etcdUrl

@@ -14,15 +14,14 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { sleep, runProcess } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
 const SELF = fileURLToPath(import.meta.url)
 const ROLE = process.env.ETCD_NAPI_FUZZ_ROLE
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // --- shared by the parent and the children ---------------------------------------------------------
 
@@ -629,22 +628,7 @@ async function fuzzConstructor() {
 function runChild(env, timeoutMs) {
   const childEnv = { ...process.env, ...env }
   delete childEnv.NODE_TEST_CONTEXT
-  const child = spawn(process.execPath, ['--unhandled-rejections=strict', SELF], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  return new Promise((resolve) => {
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, timedOut })
-    })
-  })
+  return runProcess(process.execPath, ['--unhandled-rejections=strict', SELF], { env: childEnv, timeoutMs, on: 'close' })
 }
 
 /**

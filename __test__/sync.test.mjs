@@ -7,18 +7,16 @@
 
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
+import { sleep, refusedUrl } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
 const { startEtcd } = require('../testing/index.js')
 
 delete process.env.RUNNING_UNIT_TESTS
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // An HTTP server in a worker thread: answers after `delayMs` (never if null) and reports
 // 'request' and 'close' (client socket closed) events to the main thread.
@@ -47,14 +45,6 @@ async function workerServer(t, delayMs) {
   const [first] = await once(worker, 'message')
   assert.equal(first.event, 'listening')
   return { url: `http://127.0.0.1:${first.port}`, events }
-}
-
-async function refusedHost() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
 }
 
 function assertSuccess(r) {
@@ -143,7 +133,7 @@ test('etcd error shape: {err, body: "", headers}', () => {
 test('all servers failed shape: {err, body: undefined, headers: undefined}', async (t) => {
   process.env.RUNNING_UNIT_TESTS = 'true'
   t.after(() => delete process.env.RUNNING_UNIT_TESTS)
-  const dead = new Etcd([await refusedHost(), await refusedHost()])
+  const dead = new Etcd([await refusedUrl(), await refusedUrl()])
   const r = dead.getSync('k')
   assert.deepEqual(Object.keys(r).sort(), ['body', 'err', 'headers'])
   assert.equal(r.err.message, 'All servers returned error')

@@ -12,6 +12,7 @@ import { getEventListeners, setMaxListeners } from 'node:events'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { sleep, until, listen, closeServer, refusedPort } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -21,37 +22,7 @@ const ENTRY = fileURLToPath(new URL('../index.js', import.meta.url))
 // Real waits (100·16^n ms) unless a test sets the switch itself.
 delete process.env.RUNNING_UNIT_TESTS
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitFor(what, fn, ms = 3000) {
-  const end = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port))
-  })
-}
-
-function close(server) {
-  return new Promise((resolve) => {
-    if (typeof server.closeAllConnections === 'function') server.closeAllConnections()
-    server.close(() => resolve())
-  })
-}
-
-// A port that was listening a moment ago and is now closed: connections to it are refused.
-async function refusedPort() {
-  const s = net.createServer()
-  const port = await listen(s)
-  await close(s)
-  return port
-}
+const waitFor = (what, fn, ms = 3000) => until(fn, ms, what, { every: 10 })
 
 // HTTP server that records request targets, answers after `delayMs` (never if null), and reports
 // when a client socket closes.
@@ -74,7 +45,7 @@ async function slowServer(t, { delayMs = null, body = '{"action":"get","node":{"
     sock.on('close', () => state.closed++)
   })
   const port = await listen(server)
-  t.after(() => close(server))
+  t.after(() => closeServer(server))
   return { url: `http://127.0.0.1:${port}`, state }
 }
 
@@ -178,7 +149,7 @@ async function resettingServer(t) {
     sock.resetAndDestroy()
   })
   const port = await listen(server)
-  t.after(() => close(server))
+  t.after(() => closeServer(server))
   return { url: `http://127.0.0.1:${port}`, state }
 }
 

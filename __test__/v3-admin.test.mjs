@@ -9,11 +9,12 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sleep, until as untilEvery, failure, runProcess } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { startCluster, startEtcd, memberUrls, startJoiningMember } = require('../testing/index.js')
@@ -21,17 +22,8 @@ const v3 = require('../lib/v3/etcd3.js')
 const { Etcd3, Range, EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdCompactedError, ClientClosedError, GRPCUnavailableError } = v3
 
 const ETCD3_LIB = fileURLToPath(new URL('../lib/v3/etcd3.js', import.meta.url))
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
+// Polls are calls to etcd members: every 50 ms is plenty.
+const until = (fn, ms, what) => untilEvery(fn, ms, what, { every: 50 })
 
 /** Runs `fn` again while it fails with one of `codes` (etcd's reconfiguration checks), up to `ms`. */
 async function retrying(fn, codes, ms) {
@@ -45,12 +37,6 @@ async function retrying(fn, codes, ms) {
     }
   }
 }
-
-const failure = (promise) =>
-  promise.then(
-    (v) => assert.fail(`expected a rejection, got ${JSON.stringify(v)}`),
-    (e) => e,
-  )
 
 function tmpDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-napi-admin-'))
@@ -543,22 +529,10 @@ describe('auth administration', () => {
 })
 
 /** Runs `source` in a child Node process; resolves with its exit and output, or rejects after `ms`. */
-function child(source, env, ms = 15_000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['-e', source], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', (d) => (out += d))
-    proc.stderr.on('data', (d) => (err += d))
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL')
-      reject(new Error(`the child did not exit within ${ms} ms\n${out}\n${err}`))
-    }, ms)
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, out, err })
-    })
-  })
+async function child(source, env, ms = 15_000) {
+  const r = await runProcess(process.execPath, ['-e', source], { env: { ...process.env, ...env }, timeoutMs: ms })
+  if (r.timedOut) throw new Error(`the child did not exit within ${ms} ms\n${r.stdout}\n${r.stderr}`)
+  return { code: r.code, signal: r.signal, out: r.stdout, err: r.stderr }
 }
 
 describe('process lifetime', () => {

@@ -10,6 +10,7 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import http2 from 'node:http2'
+import { sleep, until, failure } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { startEtcd } = require('../testing/index.js')
@@ -17,24 +18,6 @@ const { Etcd3, Range, EtcdPermissionDeniedError, EtcdAuthenticationFailedError, 
 const messages = require('../lib/v3/messages.js')
 
 const TOKEN_TTL = 2 // seconds, etcd's --auth-token-ttl
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
-const failure = (promise) =>
-  promise.then(
-    (v) => assert.fail(`expected a rejection, got ${JSON.stringify(v)}`),
-    (e) => e,
-  )
-
 /** One raw gRPC unary call over node:http2 (for proving what etcd does with a stale token). */
 function rawGrpc(endpoint, path, body, metadata = {}) {
   return new Promise((resolve, reject) => {

@@ -11,23 +11,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import net from 'node:net'
+import { sleep, until as untilEvery, cutProxy, stallServer } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { startCluster } = require('../testing/index.js')
 const { Etcd3, isRecoverableError } = require('../lib/v3/etcd3.js')
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
+// Polls are calls to etcd members: every 50 ms is plenty.
+const until = (fn, ms, what) => untilEvery(fn, ms, what, { every: 50 })
 
 const describeError = (e) => `${e && e.constructor && e.constructor.name}: ${e && e.message}`
 
@@ -46,50 +37,6 @@ async function timed(fn, limit) {
   }
 }
 
-/**
- * A TCP proxy to `upstream` (a URL). `cutNext()`: the next answer bytes are held back, and 300 ms later (the
- * request has been applied by then) the client socket is reset: a call whose outcome the client can't know.
- */
-async function cutProxy(upstream) {
-  const target = new URL(upstream)
-  const state = { cutting: false, cuts: 0 }
-  const sockets = new Set()
-  const server = net.createServer((client) => {
-    const up = net.connect(Number(target.port), target.hostname)
-    sockets.add(client)
-    sockets.add(up)
-    client.on('error', () => {})
-    up.on('error', () => {})
-    client.on('data', (d) => up.write(d))
-    let dropping = false
-    up.on('data', (d) => {
-      if (dropping) return
-      if (state.cutting) {
-        state.cutting = false
-        state.cuts++
-        dropping = true
-        setTimeout(() => {
-          client.resetAndDestroy()
-          up.destroy()
-        }, 300)
-        return
-      }
-      client.write(d)
-    })
-    client.on('close', () => up.destroy())
-    up.on('close', () => client.destroy())
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    state,
-    cutNext: () => (state.cutting = true),
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
 
 let cluster
 const clients = []
@@ -362,18 +309,10 @@ test('a broken connection mid-call: a read is retried on another member, a write
 test('dialTimeout: a member that accepts TCP but never answers costs about dialTimeout, then calls fail over', { timeout: 180_000 }, async (t) => {
   await healAll()
   // Accepts connections (the kernel completes the handshake) and never reads or writes a byte.
-  const sockets = new Set()
-  const stall = net.createServer({ pauseOnConnect: true }, (s) => {
-    sockets.add(s)
-    s.on('error', () => {})
-  })
-  await new Promise((resolve) => stall.listen(0, '127.0.0.1', resolve))
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    stall.close()
-  })
+  const stall = await stallServer({ pauseOnConnect: true })
+  t.after(() => stall.close())
   const dialTimeout = 1000
-  const c = makeClient({ hosts: [`http://127.0.0.1:${stall.address().port}`, ...cluster.endpoints], dialTimeout })
+  const c = makeClient({ hosts: [stall.url, ...cluster.endpoints], dialTimeout })
   const p = `cluster-dial/${Date.now()}/`
   const limit = dialTimeout + 4000 // generous: 2 shared cores
   const results = []

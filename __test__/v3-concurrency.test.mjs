@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sleep, until as untilEvery, once } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,33 +35,8 @@ const {
   STMConflictError,
 } = v3
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `fn` until it returns a truthy value; fails with `what` after `ms`. */
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-/** Resolves with the args of the next `event` of `emitter`, or rejects after `ms`. */
-function once(emitter, event, ms = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.removeListener(event, on)
-      reject(new Error(`no '${event}' within ${ms} ms`))
-    }, ms)
-    const on = (...args) => {
-      clearTimeout(timer)
-      resolve(args)
-    }
-    emitter.once(event, on)
-  })
-}
+// This suite has always polled every 20 ms.
+const until = (fn, ms, what) => untilEvery(fn, ms, what, { every: 20 })
 
 /** Whether `promise` is still pending after `ms`. */
 async function pendingAfter(promise, ms) {

@@ -10,69 +10,12 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import net from 'node:net'
+import { sleep, until, refusedPort, cutProxy, stallServer } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { startEtcd } = require('../testing/index.js')
 const ours = require('../lib/v3/etcd3.js')
 const ref = require('etcd3')
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
-/**
- * A TCP proxy to `upstream` (a URL). `cutNext()`: the next answer bytes are held back, and 300 ms later (the
- * request has been applied by then) the client socket is reset: a call whose outcome the client can't know.
- */
-async function cutProxy(upstream) {
-  const target = new URL(upstream)
-  const state = { cutting: false, cuts: 0 }
-  const sockets = new Set()
-  const server = net.createServer((client) => {
-    const up = net.connect(Number(target.port), target.hostname)
-    sockets.add(client)
-    sockets.add(up)
-    client.on('error', () => {})
-    up.on('error', () => {})
-    client.on('data', (d) => up.write(d))
-    let dropping = false
-    up.on('data', (d) => {
-      if (dropping) return
-      if (state.cutting) {
-        state.cutting = false
-        state.cuts++
-        dropping = true
-        setTimeout(() => {
-          client.resetAndDestroy()
-          up.destroy()
-        }, 300)
-        return
-      }
-      client.write(d)
-    })
-    client.on('close', () => up.destroy())
-    up.on('close', () => client.destroy())
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    state,
-    cutNext: () => (state.cutting = true),
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
 
 let etcd
 const clients = []
@@ -475,20 +418,12 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
   })
 
   test('a call in flight at close(): both reject with ClientClosedError', async (t) => {
-    const sockets = new Set()
-    const stall = net.createServer({ pauseOnConnect: true }, (sock) => {
-      sockets.add(sock)
-      sock.on('error', () => {})
-    })
-    await new Promise((resolve) => stall.listen(0, '127.0.0.1', resolve))
-    t.after(() => {
-      for (const sock of sockets) sock.destroy()
-      stall.close()
-    })
+    const stall = await stallServer({ pauseOnConnect: true })
+    t.after(() => stall.close())
     const out = {}
     for (const which of ['etcd3', 'ours']) {
       const lib = which === 'etcd3' ? ref : ours
-      const c = new lib.Etcd3({ hosts: `127.0.0.1:${stall.address().port}` })
+      const c = new lib.Etcd3({ hosts: `127.0.0.1:${stall.port}` })
       const pending = c.get('x').string().then(
         () => 'ok',
         (e) => e,
@@ -681,10 +616,7 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
   })
 
   test('an unreachable single host: both GRPCUnavailableError (recoverable); transport wording differs', async () => {
-    const srv = net.createServer()
-    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
-    const port = srv.address().port
-    await new Promise((resolve) => srv.close(resolve))
+    const port = await refusedPort()
     const out = {}
     for (const which of ['etcd3', 'ours']) {
       const lib = which === 'etcd3' ? ref : ours

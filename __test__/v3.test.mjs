@@ -7,10 +7,9 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawn } from 'node:child_process'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sleep, until, once, refusedPort, stallServer, runProcess } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -27,69 +26,11 @@ const {
   EtcdPermissionDeniedError,
 } = v3
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `fn` until it returns a truthy value; fails with `what` after `ms`. */
-async function until(fn, ms, what) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
-/** Resolves with the args of the next `event` of `emitter`, or rejects after `ms`. */
-function once(emitter, event, ms = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.removeListener(event, on)
-      reject(new Error(`no '${event}' within ${ms} ms`))
-    }, ms)
-    const on = (...args) => {
-      clearTimeout(timer)
-      resolve(args)
-    }
-    emitter.once(event, on)
-  })
-}
-
 const isDecimal = (s) => typeof s === 'string' && /^(0|[1-9][0-9]*)$/.test(s)
-
-/** A TCP server on 127.0.0.1 that accepts connections and never answers a byte. */
-async function stallServer() {
-  const sockets = new Set()
-  const server = net.createServer((s) => {
-    sockets.add(s)
-    s.on('error', () => {})
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
 
 /** Runs a node script (CommonJS, `ETCD_HOSTS` in env); resolves { code, signal, stdout, stderr, ms }. */
 function runChild(source, env, timeoutMs = 20_000) {
-  return new Promise((resolve) => {
-    const started = Date.now()
-    const child = spawn(process.execPath, ['-e', source], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started })
-    })
-  })
+  return runProcess(process.execPath, ['-e', source], { cwd: ROOT, env: { ...process.env, ...env }, timeoutMs })
 }
 
 let etcd
@@ -954,10 +895,7 @@ describe('errors', () => {
   })
 
   test('a call to a host that refuses connections fails with a recoverable error, not a hang', async () => {
-    const srv = net.createServer()
-    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
-    const port = srv.address().port
-    await new Promise((resolve) => srv.close(resolve)) // nothing listens there now
+    const port = await refusedPort() // nothing listens there now
     const c = new Etcd3({ hosts: [`http://127.0.0.1:${port}`] })
     try {
       const started = Date.now()

@@ -8,10 +8,10 @@
 
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { sleep, refusedUrl } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -22,19 +22,10 @@ const cluster = await startEtcd()
 after(() => cluster.stop())
 const etcd = new Etcd(cluster.endpoints)
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let seq = 0
 const uniq = (prefix) => `${prefix}-${process.pid}-${++seq}`
 // Exiting is prompt when it happens within this long after the child's last mark (2 shared cores).
 const PROMPT_MS = 1500
-
-async function refusedUrl() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
 
 // A fresh key and the index right after its first write: a watcher started there sees every later
 // write, however long it takes to register.

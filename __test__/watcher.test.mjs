@@ -10,11 +10,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import net from 'node:net'
 import { EventEmitter } from 'node:events'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { sleep, until as untilEvery, refusedUrl } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const Etcd = require('../index.js')
@@ -28,17 +28,11 @@ const main = await startEtcd()
 after(() => main.stop())
 
 const ALL_EVENTS = ['change', 'set', 'update', 'create', 'delete', 'expire', 'compareAndSwap', 'compareAndDelete', 'reconnect', 'resync', 'error', 'stop']
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let seq = 0
 const uniq = (prefix) => `${prefix}-${process.pid}-${++seq}`
 
-async function until(pred, ms, what) {
-  const end = Date.now() + ms
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
+// Predicates here read in-process logs: poll every 10 ms.
+const until = (pred, ms, what) => untilEvery(pred, ms, what, { every: 10 })
 
 // Every event the watcher emits, in order, with its arguments and arrival time.
 function record(w, names = ALL_EVENTS) {
@@ -115,14 +109,6 @@ function reply(res, status, body, index = 4) {
 function hold(res, index = 4) {
   res.writeHead(200, { ...JSON_HEADERS, 'x-etcd-index': String(index) })
   res.flushHeaders()
-}
-
-async function refusedUrl() {
-  const s = net.createServer()
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise((resolve) => s.close(resolve))
-  return `http://127.0.0.1:${port}`
 }
 
 // --- child processes --------------------------------------------------------------------------------

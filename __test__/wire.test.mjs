@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRecorderProcess, DEFAULT_RESPONSE } from './helpers/recorder.mjs';
 import { loadImplementations, wireView, W, IGNORED_EXTRA_HEADERS } from './helpers/normalize.mjs';
+import { sleep } from './helpers/common.mjs';
 
 // Both clients wait 1 ms instead of 100·16^n ms between leader-election retry rounds.
 process.env.RUNNING_UNIT_TESTS = 'true';
@@ -21,7 +22,6 @@ for (const k of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_P
 const [NODE, NAPI] = loadImplementations();
 const DEFAULT_BODY = JSON.parse(DEFAULT_RESPONSE.body);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- running one scenario -------------------------------------------------------------------------------------
 
