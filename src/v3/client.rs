@@ -164,29 +164,13 @@ impl Engine {
       let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
       for i in 0..n {
         let member = &self.members[(start + i) % n];
-        let mut refreshed = false;
-        loop {
-          let token = self.token_for(member, cancel).await?;
-          let attempt = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(cancelled()),
-            r = self.attempt(member, path, body.clone(), token.as_deref()) => r,
-          };
-          match attempt {
-            Ok(bytes) => return Ok(bytes),
-            Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
-              // Tokens expire (etcd's simple tokens after 5 minutes idle): fetch a new one, once.
-              refreshed = true;
-              self.clear_token(token.as_deref());
+        match self.on_member(member, path, &body, cancel).await? {
+          Ok(bytes) => return Ok(bytes),
+          Err(status) => {
+            if !(connection_failed(&status) && (idempotent || never_sent(&status))) {
+              return Err(CallError::from_status(&status));
             }
-            Err(status) => {
-              let broken = connection_failed(&status);
-              if !(broken && (idempotent || never_sent(&status))) {
-                return Err(CallError::from_status(&status));
-              }
-              last = Some(CallError::from_status(&status));
-              break;
-            }
+            last = Some(CallError::from_status(&status));
           }
         }
       }
@@ -204,6 +188,13 @@ impl Engine {
 
   /// One unary call aimed at one member (clientv3's per-endpoint maintenance calls): no failover.
   pub async fn unary_on(&self, member: &Member, path: &'static str, body: Bytes, cancel: &CancellationToken) -> Result<Bytes, CallError> {
+    self.on_member(member, path, &body, cancel).await?.map_err(|status| CallError::from_status(&status))
+  }
+
+  /// One call on one member. Tokens expire (etcd's simple tokens after 5 minutes idle): when etcd
+  /// calls ours invalid, fetch a new one, once. The outer error is cancellation or a failed token
+  /// fetch; the inner one is the member's answer, for the caller's failover rule.
+  async fn on_member(&self, member: &Member, path: &'static str, body: &Bytes, cancel: &CancellationToken) -> Result<Result<Bytes, Status>, CallError> {
     let mut refreshed = false;
     loop {
       let token = self.token_for(member, cancel).await?;
@@ -213,12 +204,11 @@ impl Engine {
         r = self.attempt(member, path, body.clone(), token.as_deref()) => r,
       };
       match attempt {
-        Ok(bytes) => return Ok(bytes),
         Err(status) if is_invalid_token(&status) && self.credentials.is_some() && !refreshed => {
           refreshed = true;
           self.clear_token(token.as_deref());
         }
-        Err(status) => return Err(CallError::from_status(&status)),
+        answer => return Ok(answer),
       }
     }
   }
