@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::Method;
+use http::Method;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::TransportError;

@@ -51,26 +51,43 @@ impl From<ConfigError> for napi::Error {
   }
 }
 
-/// Maps a reqwest error to a Node-style code by walking its source chain.
-pub fn classify(err: &reqwest::Error) -> TransportError {
-  let connect = err.is_connect();
+/// The connect step (TCP, proxy tunnel, TLS handshake) outlasted the `timeout` option.
+#[derive(Debug)]
+pub struct ConnectTimedOut;
+
+impl fmt::Display for ConnectTimedOut {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str("connect timed out")
+  }
+}
+
+impl StdError for ConnectTimedOut {}
+
+/// Node (via `request`) says ESOCKETTIMEDOUT for a response or body that stalled.
+pub fn socket_timed_out() -> TransportError {
+  TransportError::new("ESOCKETTIMEDOUT", "ESOCKETTIMEDOUT")
+}
+
+/// Maps a failed exchange to a Node-style code by walking its source chain. `connect`: the
+/// failure happened while connecting, so the request never left the client.
+pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> TransportError {
   let mut e = classify_inner(err, connect);
   e.before_send = connect;
   e
 }
 
-fn classify_inner(err: &reqwest::Error, connect: bool) -> TransportError {
-  if err.is_timeout() {
-    // Node (via `request`) says ETIMEDOUT for connect timeouts and ESOCKETTIMEDOUT for a
-    // response or body that stalled; both are per-attempt idle timeouts here.
+fn classify_inner(err: &(dyn StdError + 'static), connect: bool) -> TransportError {
+  let causes = causes(err);
+  let timed_out = causes.iter().any(|e| e.is::<ConnectTimedOut>() || e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::TimedOut));
+  if timed_out {
+    // Both are per-attempt idle timeouts: ETIMEDOUT while connecting, ESOCKETTIMEDOUT after.
     return if connect {
       TransportError { code: "ETIMEDOUT", message: "connect ETIMEDOUT".into(), syscall: Some("connect"), before_send: true }
     } else {
-      TransportError::new("ESOCKETTIMEDOUT", "ESOCKETTIMEDOUT")
+      socket_timed_out()
     };
   }
-  let causes = causes(err);
-  // A TLS failure travels wrapped in io::Errors (tokio-rustls, then hyper-rustls wraps again);
+  // A TLS failure travels wrapped in io::Errors (tokio-rustls, then hyper wraps again);
   // it wins over the io::Error that carries it.
   if let Some(tls) = causes.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
     return classify_tls(tls);
@@ -82,9 +99,6 @@ fn classify_inner(err: &reqwest::Error, connect: bool) -> TransportError {
   let text = error_chain_text(err);
   if text.contains("dns error") || text.contains("failed to lookup address") {
     return TransportError { code: "ENOTFOUND", message: text, syscall: Some("getaddrinfo"), before_send: true };
-  }
-  if err.is_builder() {
-    return TransportError::new("ERR_INVALID_URL", text);
   }
   if connect {
     return TransportError { code: "ECONNREFUSED", message: text, syscall: Some("connect"), before_send: true };
@@ -153,8 +167,8 @@ fn classify_tls(e: &rustls::Error) -> TransportError {
   TransportError::new(code, format!("TLS: {e}"))
 }
 
-/// The whole source chain as one line, for messages (never contains credentials: URLs in
-/// reqwest errors are stripped of userinfo by the caller before requests are made).
+/// The whole source chain as one line, for messages (never contains credentials: the errors
+/// of hyper and its connectors name no URL).
 pub fn error_chain_text(err: &(dyn StdError + 'static)) -> String {
   let mut text = err.to_string();
   let mut source = err.source();

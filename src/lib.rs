@@ -16,7 +16,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use reqwest::Method;
+use http::Method;
 use tokio_util::sync::CancellationToken;
 
 use crate::calls::{lock, DeliverOnce, InFlight};
@@ -324,7 +324,7 @@ impl NativeClient {
         .enable_all()
         .build()
         .map_err(|e| ConfigError::new("ERR_CLIENT_INIT", format!("cannot start the sync runtime: {e}")))?;
-      // reqwest spawns its connection tasks where it is built and used: inside this runtime.
+      // hyper spawns its connection tasks where requests are made: inside this runtime.
       let options = lock(&self.options).clone();
       let transport = runtime.block_on(async { Transport::new(options) })?;
       *slot = Some(SyncEngine { runtime, transport });
@@ -370,7 +370,9 @@ fn closed_error() -> napi::Error {
 }
 
 fn parse_method(method: &str) -> Result<Method> {
-  Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+  // The facade already sends upper case: no copy then (http's parser returns its constants).
+  let parsed = if method.bytes().any(|b| b.is_ascii_lowercase()) { Method::from_bytes(method.to_ascii_uppercase().as_bytes()) } else { Method::from_bytes(method.as_bytes()) };
+  parsed
     .map_err(|_| ConfigError::new("ERR_INVALID_ARG_VALUE", format!("invalid HTTP method {method:?}")).into())
 }
 

@@ -53,6 +53,17 @@ pub fn client_config(m: &TlsMaterial) -> Result<ClientConfig, ConfigError> {
   Ok(config)
 }
 
+/// The client side of a TLS handshake with `host` (a URI host: IPv6 literals keep their brackets)
+/// over an open stream; v2 and v3 connections both go through here.
+pub async fn handshake<IO>(config: Arc<ClientConfig>, host: &str, io: IO) -> std::io::Result<tokio_rustls::client::TlsStream<IO>>
+where
+  IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+  let bare = host.trim_start_matches('[').trim_end_matches(']');
+  let name = ServerName::try_from(bare.to_string()).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+  tokio_rustls::TlsConnector::from(config).connect(name, io).await
+}
+
 fn root_store(ca: &[Vec<u8>]) -> Result<RootCertStore, ConfigError> {
   let mut roots = RootCertStore::empty();
   if ca.is_empty() {

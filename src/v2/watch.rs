@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
-use reqwest::Method;
+use http::Method;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -140,7 +140,7 @@ async fn poll(transport: &Transport, spec: &WatchSpec, next: &mut Option<u64>, c
           // history up to there held no matching event, so a poll that dies later can resume
           // after it without a gap.
           let head_headers = flat_headers(&head);
-          let registered_at = if head.status().as_u16() == 200 { header_u64(&head_headers, "x-etcd-index") } else { None };
+          let registered_at = if head.status() == 200 { header_u64(&head_headers, "x-etcd-index") } else { None };
           let read = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Poll::Stopped,

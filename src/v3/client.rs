@@ -451,8 +451,7 @@ fn tls_connector(
         None => connect.await?,
       };
       tcp.set_nodelay(true)?;
-      let name = rustls_pki_types::ServerName::try_from(host)?;
-      let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+      let tls = crate::tls::handshake(config, &host, tcp).await?;
       Ok::<_, ConnectError>(hyper_util::rt::TokioIo::new(tls))
     }
   })
