@@ -1,8 +1,9 @@
 //! Bookkeeping shared by the v2 and v3 clients for calls in flight: their cancellation tokens by
 //! call id, and delivering each call's result to JS exactly once.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustc_hash::FxHashMap;
 
 use tokio_util::sync::CancellationToken;
 
@@ -13,7 +14,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Cancellation handles of the calls in flight, by call id.
 #[derive(Clone, Default)]
-pub struct InFlight(Arc<Mutex<HashMap<u32, CancellationToken>>>);
+pub struct InFlight(Arc<Mutex<FxHashMap<u32, CancellationToken>>>);
 
 impl InFlight {
   /// Registers call `id`; the token is cancelled by `cancel(id)` or `cancel_all()`.
