@@ -195,48 +195,76 @@ describe('schema', () => {
     assert.equal(seen.size, 48);
   });
 
-  test('agrees with the Rust prost types in src/v3/proto.rs (numbers and wire types)', () => {
+  // src/v3/proto.rs defines natively only what the engine builds or reads itself (watch, keep-alive,
+  // authenticate); it is parsed as text here, so this needs no build. Messages the engine only reads
+  // may leave fields out (prost skips them); WatchCreateRequest comes encoded from JS and is encoded
+  // again on every reconnect, so a field missing there would be silently dropped: it must be whole.
+  const NATIVE_MESSAGES = [
+    'ResponseHeader', 'KeyValue', 'Event', 'WatchRequest', 'WatchCreateRequest', 'WatchResponse',
+    'LeaseKeepAliveRequest', 'LeaseKeepAliveResponse', 'AuthenticateRequest', 'AuthenticateResponse',
+  ];
+  const NATIVE_WHOLE = new Set(['WatchCreateRequest', 'LeaseKeepAliveRequest', 'AuthenticateRequest']);
+
+  test('agrees with the Rust prost types in src/v3/proto.rs (numbers, wire types, enum values)', () => {
     const rs = fs.readFileSync(path.join(ROOT, 'src', 'v3', 'proto.rs'), 'utf8');
     const structs = new Map();
     const oneofEnums = new Map();
+    const enums = new Map();
     for (const [, kind, name, body = ''] of rs.matchAll(/pub (struct|enum) (\w+) \{(?:\}|([\s\S]*?)\n\})/g)) {
       if (kind === 'struct') {
         const fields = [...body.matchAll(/#\[prost\((.*?)\)\]\s*pub (?:r#)?(\w+)\s*:/g)].map(([, attrs, fname]) => ({ attrs, fname }));
-        structs.set(name.toLowerCase(), fields);
+        structs.set(name, fields);
       } else if (/#\[prost\(/.test(body)) {
         oneofEnums.set(name, [...body.matchAll(/#\[prost\((.*?)\)\]\s*\w+\(/g)].map(([, attrs]) => attrs));
+      } else {
+        enums.set(name, [...body.matchAll(/(\w+) = (\d+),/g)].map(([, v, n]) => [v, Number(n)]));
       }
     }
+    assert.deepEqual([...structs.keys()].sort(), [...NATIVE_MESSAGES].sort(), 'the messages proto.rs defines');
     const norm = (s) => s.toLowerCase().replace(/_/g, '');
     const rustType = (attrs) => attrs.split(/[ ,=]/)[0];
     const ourType = (t) => (ENUM_NAMES.has(t) ? 'enumeration' : SCHEMA.messages[t] ? 'message' : t);
-    for (const [name, def] of Object.entries(SCHEMA.messages)) {
-      const rust = structs.get(name.toLowerCase());
-      assert.ok(rust, `${name} not in proto.rs`);
+    let checkedFields = 0;
+    const sameType = (attrs, type, what) => {
+      assert.equal(rustType(attrs), ourType(type), `${what}: type`);
+      if (ENUM_NAMES.has(type)) {
+        // Rust's variant names are its own; numbers and order must match.
+        const rustEnum = enums.get(attrs.match(/enumeration = "(\w+)"/)[1]);
+        assert.deepEqual(rustEnum.map(([v, n]) => [norm(v), n]), SCHEMA.enums[type].map((v, i) => [norm(v), i]), `${what}: enum ${type}`);
+      }
+      checkedFields++;
+    };
+    for (const name of NATIVE_MESSAGES) {
+      const def = SCHEMA.messages[name];
+      assert.ok(def, `${name} not in the JS schema`);
+      const rust = structs.get(name);
       const plain = rust.filter((f) => !/^oneof/.test(f.attrs));
       const mine = def.fields.filter(([, , , o]) => !(o && o.oneof));
-      assert.deepEqual(mine.map(([n]) => norm(n)).sort(), plain.map((f) => norm(f.fname)).sort(), `${name}: fields`);
-      for (const [fname, number, type, opts = {}] of mine) {
+      const present = mine.filter(([fname]) => plain.some((f) => norm(f.fname) === norm(fname)));
+      assert.equal(present.length, plain.length, `${name}: proto.rs has fields the JS schema lacks`);
+      if (NATIVE_WHOLE.has(name)) assert.equal(present.length, mine.length, `${name}: proto.rs must have every field`);
+      for (const [fname, number, type, opts = {}] of present) {
         const r = plain.find((f) => norm(f.fname) === norm(fname));
         assert.match(r.attrs, new RegExp(`tag = "${number}"`), `${name}.${fname}: number`);
-        assert.equal(rustType(r.attrs), ourType(type), `${name}.${fname}: type`);
         assert.equal(/\brepeated\b/.test(r.attrs), !!opts.repeated, `${name}.${fname}: repeated`);
+        sameType(r.attrs, type, `${name}.${fname}`);
       }
-      const oneofs = [...new Set(def.fields.filter(([, , , o]) => o && o.oneof).map(([, , , o]) => o.oneof))];
       const rustOneofs = rust.filter((f) => /^oneof/.test(f.attrs));
-      assert.equal(rustOneofs.length, oneofs.length, `${name}: oneofs`);
-      for (const [i, oneof] of oneofs.entries()) {
-        const members = def.fields.filter(([, , , o]) => o && o.oneof === oneof);
-        const enumName = rustOneofs[i].attrs.match(/oneof = "(\w+)"/)[1];
-        const variants = oneofEnums.get(enumName);
-        assert.equal(variants.length, members.length, `${name}.${oneof}: members`);
-        for (const [fname, number, type] of members) {
-          const v = variants.find((a) => new RegExp(`tag = "${number}"`).test(a));
-          assert.ok(v, `${name}.${fname}: no variant with tag ${number}`);
-          assert.equal(rustType(v), ourType(type), `${name}.${fname}: type`);
+      for (const r of rustOneofs) {
+        const variants = oneofEnums.get(r.attrs.match(/oneof = "(\w+)"/)[1]);
+        const tags = r.attrs.match(/tags = "([\d, ]+)"/)[1].split(/,\s*/).map(Number);
+        assert.equal(variants.length, tags.length, `${name}.${r.fname}: tags`);
+        for (const v of variants) {
+          const number = Number(v.match(/tag = "(\d+)"/)[1]);
+          assert.ok(tags.includes(number), `${name}.${r.fname}: tag ${number} not listed`);
+          const member = def.fields.find(([, n, , o]) => n === number && o && o.oneof);
+          assert.ok(member, `${name}: no oneof member with tag ${number} in the JS schema`);
+          assert.equal(member[3].oneof, def.fields.find(([, n]) => n === tags[0])[3].oneof, `${name}.${r.fname}: one oneof`);
+          sameType(v, member[2], `${name}.${member[0]}`);
         }
       }
     }
+    assert.equal(checkedFields, 24, 'fields cross-checked');
   });
 
   test('compile rejects bad schemas', () => {
