@@ -147,6 +147,8 @@ impl Transport {
     http.set_keepalive(Some(Duration::from_secs(15)));
     http.set_keepalive_interval(Some(Duration::from_secs(15)));
     http.set_keepalive_retries(Some(3));
+    // TCP_USER_TIMEOUT exists only on Linux-like systems (hyper-util offers it only there).
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
     http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
     let connector = Connector { http, tls: Arc::new(client_config(&opts.tls)?), proxies: proxies.clone(), connect_timeout: opts.timeout };
     let client = Client::builder(TokioExecutor::new())

@@ -383,15 +383,27 @@ pub async fn open_server_stream(channel: &Channel, path: &'static str, body: Byt
 
 /// `(uri, secure, origin)` of a member URL; only http and https.
 fn parse_endpoint(host: &str) -> Result<(Uri, bool, String), ConfigError> {
-  let uri: Uri = host.parse().map_err(|e| ConfigError::new("ERR_INVALID_URL", format!("invalid host {host:?}: {e}")))?;
+  let shown = without_userinfo(host);
+  let uri: Uri = host.parse().map_err(|e| ConfigError::new("ERR_INVALID_URL", format!("invalid host {shown:?}: {e}")))?;
   let secure = match uri.scheme_str() {
     Some("https") => true,
     Some("http") => false,
-    _ => return Err(ConfigError::new("ERR_INVALID_URL", format!("unsupported protocol in {host:?} (use http:// or https://)"))),
+    _ => return Err(ConfigError::new("ERR_INVALID_URL", format!("unsupported protocol in {shown:?} (use http:// or https://)"))),
   };
-  let authority = uri.authority().map(|a| a.as_str().to_ascii_lowercase()).ok_or_else(|| ConfigError::new("ERR_INVALID_URL", format!("no host in {host:?}")))?;
+  let authority = uri.authority().map(|a| without_userinfo(a.as_str()).to_ascii_lowercase()).ok_or_else(|| ConfigError::new("ERR_INVALID_URL", format!("no host in {shown:?}")))?;
   let origin = format!("{}://{}", if secure { "https" } else { "http" }, authority);
   Ok((uri, secure, origin))
+}
+
+/// `host` with any `user:password@` removed, for messages and member names: credentials never
+/// reach an error text.
+fn without_userinfo(host: &str) -> String {
+  let start = host.find("://").map(|i| i + 3).unwrap_or(0);
+  let end = host[start..].find(['/', '?', '#']).map(|i| start + i).unwrap_or(host.len());
+  match host[start..end].rfind('@') {
+    Some(at) => format!("{}{}", &host[..start], &host[start + at + 1..]),
+    None => host.to_string(),
+  }
 }
 
 /// Moves encoded messages through tonic unchanged.
@@ -459,6 +471,15 @@ fn tls_connector(
 
 #[cfg(test)]
 mod tests {
+  #[test]
+  fn endpoint_messages_never_show_credentials() {
+    assert_eq!(super::without_userinfo("http://u:secret@h:1/p"), "http://h:1/p");
+    assert_eq!(super::without_userinfo("u:secret@h:1"), "h:1");
+    assert_eq!(super::without_userinfo("http://h:1/a@b"), "http://h:1/a@b");
+    let err = super::parse_endpoint("ftp://u:secret@h:1").err().map(|e| e.message).unwrap_or_default();
+    assert!(!err.contains("secret"), "{err}");
+  }
+
   use super::*;
 
   fn engine(hosts: &[&str]) -> Engine {
