@@ -12,7 +12,8 @@
 //   ETCD3_PROJECT_KEEP=1                     keep the temp dir (project, per-test results-*.json) for a look
 //
 // Exit codes: 0 every test that passes with etcd3 passes with etcd-napi; 1 some do not (or a run broke);
-// 3 the npm registry could not be reached (nothing was tested).
+// 3 skipped, nothing was tested: the npm registry could not be reached, or port 4001 is taken and no private
+// network namespace is available (with --json, stdout is then {"skipped": reason}).
 const { spawn, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const net = require('node:net')
@@ -39,12 +40,35 @@ const KNOWN_FLAKY = {
 const PROBE_TIMEOUT_MS = 30_000
 const INSTALL_TIMEOUT_MS = 240_000
 const RUN_TIMEOUT_MS = 120_000
+// How long a SIGTERM'd run-phase child gets to stop its etcd before SIGKILL.
+const TERM_GRACE_MS = 10_000
+const SKIPPED = 3
 const NETWORK_ERROR = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network/i
 
 const json = process.argv.includes('--json')
+// Set in the child that runs inside the private network namespace.
+const runPhase = process.argv.indexOf('--run-phase')
 const log = (...a) => (json ? console.error : console.log)(...a)
 
-class RegistryUnreachable extends Error {}
+// Nothing was tested, for a reason outside this repo; `reason` is one line for the test report.
+class Skipped extends Error {
+  constructor (reason, detail) {
+    super(detail ? `${reason}:\n${detail}` : reason)
+    this.reason = reason
+  }
+}
+const REGISTRY_UNREACHABLE = 'the npm registry is unreachable, so the project could not be installed'
+
+// What a SIGTERM must undo before this process exits: children, the etcd and forwarder of a running suite.
+const cleanups = new Set()
+let terminating = false
+process.on('SIGTERM', () => {
+  if (terminating) return
+  terminating = true
+  log('# SIGTERM: stopping what is running')
+  setTimeout(() => process.exit(1), TERM_GRACE_MS - 2000).unref()
+  Promise.allSettled([...cleanups].map((f) => f())).then(() => process.exit(1))
+})
 
 function exec (cmd, args, { cwd, env, timeout, echo }) {
   return new Promise((resolve, reject) => {
@@ -57,12 +81,16 @@ function exec (cmd, args, { cwd, env, timeout, echo }) {
     child.stdout.setEncoding('utf8').on('data', keep)
     child.stderr.setEncoding('utf8').on('data', keep)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
+    const kill = () => child.kill('SIGKILL')
+    cleanups.add(kill)
     child.on('error', (err) => {
       clearTimeout(timer)
+      cleanups.delete(kill)
       reject(err)
     })
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
+      cleanups.delete(kill)
       resolve({ code, signal, out })
     })
   })
@@ -74,7 +102,7 @@ async function install (dir) {
   const probe = await exec(npm, ['view', `${PROJECT}@${VERSION}`, 'version', '--fetch-retries=0', `--fetch-timeout=${PROBE_TIMEOUT_MS}`], { cwd: dir, env: process.env, timeout: PROBE_TIMEOUT_MS + 10_000 })
   if (probe.code !== 0) {
     const msg = `npm view ${PROJECT}@${VERSION} failed (${probe.signal || `exit ${probe.code}`}):\n${probe.out.trim().slice(-2000)}`
-    if (probe.signal || NETWORK_ERROR.test(probe.out)) throw new RegistryUnreachable(msg)
+    if (probe.signal || NETWORK_ERROR.test(probe.out)) throw new Skipped(REGISTRY_UNREACHABLE, msg)
     throw new Error(msg)
   }
   const pkg = { name: 'etcd3-project-harness', private: true, dependencies: { [PROJECT]: VERSION, ...TEST_DEPS } }
@@ -83,7 +111,7 @@ async function install (dir) {
   const r = await exec(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: process.env, timeout: INSTALL_TIMEOUT_MS })
   if (r.code !== 0) {
     const msg = `npm install ${PROJECT}@${VERSION} failed (${r.signal || `exit ${r.code}`}):\n${r.out.trim().slice(-3000)}`
-    if (NETWORK_ERROR.test(r.out)) throw new RegistryUnreachable(msg)
+    if (NETWORK_ERROR.test(r.out)) throw new Skipped(REGISTRY_UNREACHABLE, msg)
     throw new Error(msg)
   }
   const projectDir = path.join(dir, 'node_modules', ...PROJECT.split('/'))
@@ -138,7 +166,10 @@ async function forwarder (target) {
   try {
     servers.push(await listen('127.0.0.1'))
   } catch (err) {
-    throw new Error(`${PROJECT}'s suite needs 127.0.0.1:${PROJECT_PORT}, which is taken (${err.code})`)
+    const msg = `${PROJECT}'s suite needs 127.0.0.1:${PROJECT_PORT}, which is taken (${err.code})`
+    // Outside a namespace of our own the port is the machine's: someone else's listener is not our failure.
+    if (err.code === 'EADDRINUSE' && runPhase === -1) throw new Skipped(`${msg} and no private network namespace (unshare -n) is available`)
+    throw new Error(msg)
   }
   try {
     servers.push(await listen('::1'))
@@ -153,8 +184,14 @@ async function forwarder (target) {
 
 async function runSuite (label, harness, projectDir) {
   const etcd = await startEtcd({ v2: false })
-  const closeForwarder = await forwarder(new URL(etcd.endpoints[0]))
+  let closeForwarder = null
+  const stop = async () => {
+    if (closeForwarder) await closeForwarder()
+    await etcd.stop()
+  }
+  cleanups.add(stop)
   try {
+    closeForwarder = await forwarder(new URL(etcd.endpoints[0]))
     const resultsFile = path.join(harness, `results-${label}.json`)
     const reporter = path.join(harness, 'recorder-reporter.js')
     fs.writeFileSync(reporter, REPORTER)
@@ -169,8 +206,8 @@ async function runSuite (label, harness, projectDir) {
     const count = (state) => tests.filter((t) => t.state === state).length
     return { label, exitCode: r.code, ms, passed: count('passed'), failed: count('failed'), pending: count('pending'), tests, output: r.out }
   } finally {
-    await closeForwarder()
-    await etcd.stop()
+    cleanups.delete(stop)
+    await stop()
   }
 }
 
@@ -202,6 +239,9 @@ function byTitle (tests) {
 async function main () {
   const harness = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd3-project-'))
   try {
+    const isolate = canIsolate()
+    // Before the long install: without a namespace, a taken port means a skip.
+    if (!isolate) await (await forwarder(null))()
     log(`# installing ${PROJECT}@${VERSION} and its test tools into ${harness}`)
     const installStarted = Date.now()
     const projectDir = await install(harness)
@@ -209,16 +249,30 @@ async function main () {
     const nested = path.join(projectDir, 'node_modules', 'etcd3')
     if (fs.existsSync(nested)) throw new Error(`npm nested a copy of etcd3 in ${nested}; the swap below would not reach it`)
 
-    if (canIsolate()) {
+    if (isolate) {
       // The suite's port is fixed (4001, a common etcd port): run both suites, their etcd and the forwarder in a
       // network namespace of our own, whose loopback nobody else uses.
       log('# running both suites in a private network namespace (unshare -n)')
       const script = 'ip link set lo up && exec "$0" "$@"'
       process.env.ETCD3_PROJECT_INSTALL_MS = String(installMs)
       const child = spawn('unshare', ['-n', 'sh', '-c', script, process.execPath, __filename, '--run-phase', harness, projectDir, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' })
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2 * RUN_TIMEOUT_MS + 60_000)
-      const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c === null ? 1 : c)))
+      // SIGTERM first: the child then stops its etcd (see the SIGTERM handler); SIGKILL if it does not go.
+      const exited = new Promise((resolve) => child.on('exit', (c) => resolve(c === null ? 1 : c)))
+      let killTimer = null
+      const terminate = () => {
+        child.kill('SIGTERM')
+        killTimer = killTimer || setTimeout(() => child.kill('SIGKILL'), TERM_GRACE_MS)
+        return exited
+      }
+      cleanups.add(terminate)
+      const timer = setTimeout(() => {
+        log(`# the suites are still running after ${(2 * RUN_TIMEOUT_MS + 60_000) / 1000} s; stopping them`)
+        terminate()
+      }, 2 * RUN_TIMEOUT_MS + 60_000)
+      const code = await exited
       clearTimeout(timer)
+      clearTimeout(killTimer)
+      cleanups.delete(terminate)
       return code
     }
     process.env.ETCD3_PROJECT_INSTALL_MS = String(installMs)
@@ -284,12 +338,16 @@ async function compare (harness, projectDir) {
   }
 }
 
-const runPhase = process.argv.indexOf('--run-phase')
 const entry = runPhase === -1 ? main : () => compare(process.argv[runPhase + 1], process.argv[runPhase + 2])
 entry().then(
   (code) => process.exit(code),
   (err) => {
+    if (err instanceof Skipped) {
+      console.error(`etcd3-project: skipped: ${err.message}`)
+      if (json) console.log(JSON.stringify({ skipped: err.reason }))
+      process.exit(SKIPPED)
+    }
     console.error(`etcd3-project: ${err.stack || err.message}`)
-    process.exit(err instanceof RegistryUnreachable ? 3 : 1)
+    process.exit(1)
   }
 )

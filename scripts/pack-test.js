@@ -7,7 +7,7 @@
 //     (the files `npm pack` takes, minus the local build's .node) with the host binary as the build job's
 //     artifact, runs `napi artifacts`, the release preparation, this file's --release-gate and
 //     `napi pre-publish --dry-run`, then `npm pack`s the platform package and the main package, installs both
-//     tarballs into a fresh project with no Rust toolchain on PATH and runs an example there against a real etcd.
+//     tarballs into a fresh project where cargo and rustc fail (stubs first on PATH) and runs an example there against a real etcd.
 //   node scripts/pack-test.js --release-gate [--config napi.json]   (prepublishOnly)
 //     Refuses to publish a root package that is not the release layout (see releaseProblems).
 //   node scripts/pack-test.js --sync-versions  (the `version` script)
@@ -60,8 +60,38 @@ function mainPackageProblems(files, pkg, { release = false } = {}) {
   return problems
 }
 
+// npm's JS entry point, run with this node: no PATH look-up (the test PATH may shadow tools) and no `npm.cmd`,
+// which spawnSync cannot run without a shell on Windows.
+let npmCliPath = null
+function npmCli() {
+  if (npmCliPath) return npmCliPath
+  const nodeDir = path.dirname(process.execPath)
+  const candidates = [
+    // Set when npm runs this script: the very npm in use (yarn and pnpm set it too, hence the name check).
+    process.env.npm_execpath && path.basename(process.env.npm_execpath) === 'npm-cli.js' ? process.env.npm_execpath : null,
+    path.join(nodeDir, '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'), // Unix installers, nvm, Homebrew
+    path.join(nodeDir, 'node_modules', 'npm', 'bin', 'npm-cli.js') // Windows installer
+  ]
+  // An `npm` on PATH is a link or shim next to (or pointing into) its package: Debian's /usr/share/nodejs/npm, ...
+  for (const dir of (process.env.PATH || process.env.Path || '').split(path.delimiter).filter(Boolean)) {
+    const bin = path.join(dir, 'npm')
+    if (!fs.existsSync(bin)) continue
+    const real = fs.realpathSync(bin)
+    candidates.push(real, path.join(path.dirname(real), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+      path.join(path.dirname(real), 'node_modules', 'npm', 'bin', 'npm-cli.js'))
+  }
+  for (const c of candidates) {
+    if (c && path.basename(c) === 'npm-cli.js' && fs.existsSync(c)) return (npmCliPath = c)
+  }
+  try {
+    return (npmCliPath = require.resolve('npm/bin/npm-cli.js'))
+  } catch {
+    throw new Error(`cannot find npm's npm-cli.js (looked at ${candidates.filter(Boolean).join(', ')})`)
+  }
+}
+
 function npm(args, { cwd, env = cleanEnv(), timeout = 120000 } = {}) {
-  const r = spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 << 20 })
+  const r = spawnSync(process.execPath, [npmCli(), ...args], { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 << 20 })
   if (r.error) throw r.error
   if (r.status !== 0) throw new Error(`npm ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`)
   return r.stdout
@@ -198,11 +228,25 @@ function hostTarget(targets, binaryName) {
   return mine[0]
 }
 
-// PATH without any directory that holds cargo, rustc or rustup: what a user without Rust has.
-function toolchainFreePath() {
-  const exe = process.platform === 'win32' ? '.exe' : ''
-  return (process.env.PATH || '').split(path.delimiter).filter((dir) => dir &&
-    !['cargo', 'rustc', 'rustup'].some((tool) => fs.existsSync(path.join(dir, tool + exe)))).join(path.delimiter)
+const NO_RUST = 'pack-test: no Rust toolchain for this user'
+const RUST_TOOLS = ['cargo', 'rustc', 'rustup']
+
+// What a user without Rust has: PATH as it is (node, npm, sh stay reachable, even where they share a directory
+// with cargo, as in /usr/bin or /opt/homebrew/bin) behind a directory whose cargo, rustc and rustup fail.
+function rustlessEnv(dir, extra = {}) {
+  fs.mkdirSync(dir, { recursive: true })
+  for (const tool of RUST_TOOLS) {
+    if (process.platform === 'win32') {
+      fs.writeFileSync(path.join(dir, `${tool}.cmd`), `@echo ${NO_RUST} 1>&2\r\n@exit /b 127\r\n`)
+    } else {
+      fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\necho "${NO_RUST}" >&2\nexit 127\n`, { mode: 0o755 })
+    }
+  }
+  const env = cleanEnv(extra)
+  // Windows spells it Path; a second PATH key would leave which one wins to chance.
+  const key = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') || 'PATH'
+  env[key] = [dir, env[key]].filter(Boolean).join(path.delimiter)
+  return env
 }
 
 function copyInto(srcRoot, dstRoot, rel) {
@@ -287,10 +331,12 @@ async function packAndInstall() {
     const app = path.join(tmp, 'app')
     fs.mkdirSync(app)
     writeJson(path.join(app, 'package.json'), { name: 'pack-test-app', version: '1.0.0', private: true })
-    const userEnv = cleanEnv({ PATH: toolchainFreePath() })
+    const userEnv = rustlessEnv(path.join(tmp, 'no-rust-bin'))
     for (const tool of ['cargo', 'rustc']) {
-      const probe = spawnSync(tool, ['--version'], { env: userEnv })
-      check(probe.error && probe.error.code === 'ENOENT', `${tool} is still reachable on the test PATH`)
+      // A shell resolves the name as npm's scripts would (and can run the .cmd stubs on Windows).
+      const probe = spawnSync(tool, ['--version'], { env: userEnv, encoding: 'utf8', shell: process.platform === 'win32' })
+      check(!probe.error && probe.status !== 0 && probe.stderr.includes(NO_RUST),
+        `${tool} --version on the test PATH did not reach the failing stub: ${probe.error || `exit ${probe.status}: ${probe.stdout}${probe.stderr}`}`)
     }
     const npmrc = path.join(tmp, 'npmrc')
     fs.writeFileSync(npmrc, '')
@@ -303,7 +349,7 @@ async function packAndInstall() {
     check(!fs.readdirSync(path.join(installed, pkg.name)).some((f) => f.endsWith('.node')), 'the main package brought a binary')
     const absent = targets.filter((t) => t !== host).map((t) => `${packageName}-${t.platformArchABI}`)
     check(absent.every((n) => !fs.existsSync(path.join(installed, n))), 'another platform package got installed')
-    step(`installed both tarballs with cargo and rustc off PATH; ${absent.length} other platforms' optional dependencies skipped`)
+    step(`installed both tarballs with cargo and rustc failing on PATH; ${absent.length} other platforms' optional dependencies skipped`)
 
     // 5. The example, against a real etcd, from the fresh project with the same PATH.
     const { startEtcd } = require(path.join(root, 'testing', 'index.js'))
