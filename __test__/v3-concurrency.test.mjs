@@ -263,8 +263,9 @@ describe('lock', () => {
       assert.equal(err.code, 'ETCD3_LOCK_TIMEOUT')
       return true
     })
-    assert.deepEqual(await keysUnder(name), holderKeys)
-    assert.equal((await client.leaseClient.leaseTimeToLive({ ID: await timed.leaseId() })).TTL, '-1')
+    // Removal starts before the rejection and completes when etcd answers (bounded wait of 250 ms).
+    await until(async () => JSON.stringify(await keysUnder(name)) === JSON.stringify(holderKeys), 5000, 'the timed-out entry to go')
+    await until(async () => (await client.leaseClient.leaseTimeToLive({ ID: await timed.leaseId() })).TTL === '-1', 5000, 'the timed-out lease to be revoked')
 
     const ac = new AbortController()
     const aborted = connect().lock(name)
@@ -277,8 +278,8 @@ describe('lock', () => {
       assert.equal(err.cause.message, 'shutting down')
       return true
     })
-    assert.deepEqual(await keysUnder(name), holderKeys)
-    assert.equal((await client.leaseClient.leaseTimeToLive({ ID: await aborted.leaseId() })).TTL, '-1')
+    await until(async () => JSON.stringify(await keysUnder(name)) === JSON.stringify(holderKeys), 5000, 'the aborted entry to go')
+    await until(async () => (await client.leaseClient.leaseTimeToLive({ ID: await aborted.leaseId() })).TTL === '-1', 5000, 'the aborted lease to be revoked')
 
     // Already aborted: rejects without leaving anything either.
     await assert.rejects(connect().lock(name).acquire({ wait: true, signal: AbortSignal.abort() }), { code: 'ABORT_ERR' })
@@ -294,6 +295,87 @@ describe('lock', () => {
     assert.deepEqual(await keysUnder(name), holderKeys)
 
     await holder.release()
+    assert.deepEqual(await keysUnder(name), [])
+  })
+
+  test('release() then acquire() again: the abandoned attempt leaves the new one alone', { timeout: 20_000 }, async () => {
+    const name = fresh('reacquire')
+    const holder = await client.lock(name).acquire()
+    const lock = connect().lock(name)
+    const first = lock.acquire({ wait: true }).then(() => null, (err) => err)
+    await until(async () => (await keysUnder(name)).length === 2, 5000, 'the first attempt to queue')
+    lock.release()
+    const second = lock.acquire({ wait: true })
+    assert.ok((await first) instanceof EtcdLockFailedError)
+    // The first attempt unwound after the second began: the second is still the one acquiring.
+    const third = lock.acquire({ wait: true }).then(() => null, (err) => err)
+    assert.equal(await pendingAfter(third, 2000), false, 'a third acquire was queued instead of refused')
+    assert.equal((await third).code, 'ETCD3_LOCK_IN_USE')
+    assert.equal(lock.isHeld(), false)
+    await until(async () => (await keysUnder(name)).length === 2, 5000, 'the second attempt to queue')
+    await holder.release()
+    await second
+    assert.equal(lock.isHeld(), true)
+    assert.deepEqual(await keysUnder(name), [`${name}/${hexLease(await lock.leaseId())}`])
+    await lock.release()
+    assert.deepEqual(await keysUnder(name), [])
+  })
+
+  test('an abort that comes with the reply of a free lock wins: rejected, not held, key removed', async () => {
+    const name = fresh('abort-fast')
+    const lock = connect().lock(name)
+    const ac = new AbortController()
+    // Aborts in the very tick etcd's answer to the acquiring txn arrives (etcd itself is real).
+    const pool = lock.pool
+    const realExec = pool.exec
+    pool.exec = function (service, method, ...rest) {
+      const call = realExec.call(this, service, method, ...rest)
+      if (method !== 'txn') return call
+      return call.then((res) => {
+        ac.abort(new Error('late abort'))
+        return res
+      })
+    }
+    try {
+      await assert.rejects(lock.acquire({ signal: ac.signal }), { code: 'ABORT_ERR' })
+    } finally {
+      pool.exec = realExec
+    }
+    assert.equal(lock.isHeld(), false)
+    await until(async () => (await keysUnder(name)).length === 0, 5000, 'the key to go')
+    const next = await client.lock(name).acquire()
+    assert.equal(next.isHeld(), true)
+    await next.release()
+  })
+
+  test('timeout and abort bound acquire() while etcd stalls; the lease is revoked once etcd answers', { timeout: 30_000 }, async () => {
+    const name = fresh('stalled')
+    const other = connect()
+    await other.get('warm').string()
+    const timed = other.lock(name)
+    const ac = new AbortController()
+    const aborted = other.lock(name)
+    await etcd.pause(0)
+    let timedResult
+    let abortedResult
+    try {
+      const p1 = timed.acquire({ wait: true, timeout: 300 }).then(() => null, (err) => err)
+      const p2 = aborted.acquire({ wait: true, signal: ac.signal }).then(() => null, (err) => err)
+      setTimeout(() => ac.abort(new Error('give up')), 300)
+      // Before the fix both stayed pending until etcd answered again.
+      assert.equal(await pendingAfter(p1, 5000), false, 'timed acquire still pending with etcd stalled')
+      assert.equal(await pendingAfter(p2, 5000), false, 'aborted acquire still pending with etcd stalled')
+      timedResult = await p1
+      abortedResult = await p2
+    } finally {
+      etcd.resume(0)
+    }
+    assert.ok(timedResult instanceof EtcdLockTimeoutError, String(timedResult))
+    assert.equal(abortedResult && abortedResult.code, 'ABORT_ERR', String(abortedResult))
+    for (const lock of [timed, aborted]) {
+      const id = await lock.leaseId()
+      await until(async () => (await client.leaseClient.leaseTimeToLive({ ID: id })).TTL === '-1', 10_000, 'the lease to be revoked')
+    }
     assert.deepEqual(await keysUnder(name), [])
   })
 
@@ -463,6 +545,15 @@ describe('election', () => {
     await sleep(100)
     assert.equal(changes.length, 4)
     await c.resign()
+  })
+
+  test('observe() rejects with ClientClosedError when the client closes before the first read', async () => {
+    const closing = new Etcd3({ hosts: etcd.endpoints })
+    await closing.get('warm').string()
+    const observing = closing.election(fresh('observe-close')).observe()
+    closing.close()
+    assert.equal(await pendingAfter(observing, 5000), false, 'observe() still pending after close()')
+    await assert.rejects(observing, { code: 'ETCD3_CLIENT_CLOSED' })
   })
 
   test('in a namespace, the election lives under the prefix', async () => {

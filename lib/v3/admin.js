@@ -173,6 +173,21 @@ function snapshotError(message) {
   return err
 }
 
+/** Writes all of `chunk`: one write() may take fewer bytes than it was given. */
+async function writeFully(handle, chunk) {
+  let offset = 0
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
+    // No progress and no error would loop forever; report it as the I/O error it is.
+    if (!(bytesWritten > 0)) {
+      const err = new Error(`snapshot file write made no progress (${chunk.length - offset} bytes left)`)
+      err.code = 'EIO'
+      throw err
+    }
+    offset += bytesWritten
+  }
+}
+
 /** Best effort: makes a rename durable (not every platform can open or fsync a directory). */
 async function syncDir(dir) {
   let handle
@@ -327,7 +342,7 @@ class AdminMethods {
         stream = new SnapshotStream(this.pool, { endpoint, signal })
         let size = 0
         for await (const chunk of stream) {
-          await handle.write(chunk)
+          await writeFully(handle, chunk)
           size += chunk.length
         }
         await handle.sync()

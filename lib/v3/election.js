@@ -72,9 +72,11 @@ class ElectionObserver extends EventEmitter {
     this.running = true
     this.current = UNSET
     this.disposer = null
+    this.endError = null // why the loop stopped, when it failed
     this.runLoop = this.loop().catch((err) => {
       const wasRunning = this.running
       this.running = false
+      this.endError = err
       // A closed client ends observation quietly, as it ends watchers.
       if (wasRunning && !(err instanceof ClientClosedError)) safeEmit(this, 'error', err)
     })
@@ -333,7 +335,11 @@ class Election {
   /** An observer of the leader, resolved once it knows the current one. `cancel()` it when done. */
   observe() {
     const observer = new ElectionObserver(this.namespace)
-    return nextOf(observer, 'change').then(() => observer)
+    // A loop that ends before the first 'change' (the client closed: it ends quietly) must not leave us pending.
+    const endedFirst = observer.runLoop.then(() => {
+      throw observer.endError || new ClientClosedError('Election')
+    })
+    return Promise.race([nextOf(observer, 'change'), endedFirst]).then(() => observer)
   }
 }
 

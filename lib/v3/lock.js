@@ -137,6 +137,18 @@ function checkAcquireOptions(options) {
   }
 }
 
+// How long a failed acquire waits for etcd to revoke its lease before it rejects (the revoke goes on after).
+const LEAVE_QUEUE_WAIT_MS = 250
+
+/** Resolves when `promise` settles (its error swallowed) or after `ms`, whichever comes first. */
+function settledWithin(promise, ms) {
+  let timer
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return Promise.race([promise.catch(() => {}), bound]).finally(() => clearTimeout(timer))
+}
+
 function inUseError(message) {
   const err = new Error(message)
   err.code = 'ETCD3_LOCK_IN_USE'
@@ -156,8 +168,8 @@ const RELEASED = 'released'
  *
  * - `acquire()` / `tryAcquire()`: take the lock now or reject with EtcdLockFailedError (etcd3's contract).
  * - `acquire({ wait: true, timeout, signal })`: queue (fairly, first come first served) until it is ours;
- *   a timeout rejects with EtcdLockTimeoutError, an abort with AbortError; either way our queue entry and
- *   lease are gone before the promise settles.
+ *   a timeout rejects with EtcdLockTimeoutError, an abort with AbortError; either way the removal of our
+ *   queue entry and lease starts before the promise settles and completes when etcd answers.
  * - `do(fn, options)`: acquire, run `fn(lock)`, release.
  * Emits 'lost' (EtcdLockLostError) when the lease of a held lock expires or is revoked; `do()` then rejects
  * with that error even if `fn` succeeded.
@@ -288,7 +300,10 @@ class Lock extends EventEmitter {
       () => new EtcdLockTimeoutError(`Timed out after ${options.timeout} ms waiting for the lock on ${this.key}`),
     )
     this.stopAcquire = (reason) => stop.abort(reason)
+    // The lease is this attempt's token: after release() an attempt may still be unwinding while a newer one
+    // runs, and only the current attempt may change the lock's state.
     const lease = (this.lease = new Lease(this.pool, this.namespace, this.leaseTTL))
+    const isCurrent = () => this.lease === lease
     lease.on('lost', (err) => this.onLeaseLost(lease, err))
     const callOptions = withSignal(this.callOptions, stop.signal)
     try {
@@ -297,7 +312,7 @@ class Lock extends EventEmitter {
       })
       const prefix = this.queuePrefix()
       const own = Buffer.concat([prefix, Buffer.from(leaseKeyName(id))])
-      this.ownKey = own
+      if (isCurrent()) this.ownKey = own
       const owner = firstCreatedRequest(prefix)
       // clientv3's tryAcquire: join the queue and learn the holder in one round trip.
       const res = await this.pool
@@ -314,19 +329,22 @@ class Lock extends EventEmitter {
         .catch((err) => {
           throw stopReason(err, stop.signal)
         })
-      this.ownRevision = res.succeeded ? res.header.revision : res.responses[0].response_range.kvs[0].create_revision
+      const ownRevision = res.succeeded ? res.header.revision : res.responses[0].response_range.kvs[0].create_revision
+      if (isCurrent()) this.ownRevision = ownRevision
       const holder = res.responses[1].response_range.kvs[0]
-      if (holder === undefined || holder.create_revision === this.ownRevision) {
+      if (holder === undefined || holder.create_revision === ownRevision) {
+        // A release() or timeout that came with the reply wins: we leave the queue instead.
+        if (stop.signal.aborted) throw stop.signal.reason
         this.phase = HELD
         return this
       }
       if (!wait) throw new EtcdLockFailedError(`Failed to acquire a lock on ${this.key}`)
-      await waitForDeletes(this.pool, prefix, BigInt(this.ownRevision) - 1n, { signal: stop.signal, callOptions: this.callOptions })
+      await waitForDeletes(this.pool, prefix, BigInt(ownRevision) - 1n, { signal: stop.signal, callOptions: this.callOptions })
       // Our turn, unless our lease ran out while we waited (our key would be gone then).
       const check = await this.pool.exec('KV', 'range', { key: own }, callOptions).catch((err) => {
         throw stopReason(err, stop.signal)
       })
-      if (check.kvs.length === 0 || check.kvs[0].create_revision !== this.ownRevision) {
+      if (check.kvs.length === 0 || check.kvs[0].create_revision !== ownRevision) {
         throw new EtcdLockLostError(`The lease of the lock on ${this.key} ran out while waiting for it`)
       }
       if (stop.signal.aborted) throw stop.signal.reason
@@ -334,13 +352,14 @@ class Lock extends EventEmitter {
       return this
     } catch (err) {
       const reason = stopReason(err, stop.signal)
-      if (this.phase === ACQUIRING) this.phase = IDLE
-      // Leave the queue: revoking the lease deletes our key, so nobody waits behind a dead entry.
-      await lease.revoke({}).catch(() => {})
+      if (isCurrent() && this.phase === ACQUIRING) this.phase = IDLE
+      // Leave the queue: revoking the lease deletes our key, so nobody waits behind a dead entry. A stalled
+      // etcd must not hold up a timeout or abort, so the revoke gets a short head start and then runs on.
+      await settledWithin(lease.revoke({}), LEAVE_QUEUE_WAIT_MS)
       throw reason
     } finally {
       unlink()
-      this.stopAcquire = null
+      if (isCurrent()) this.stopAcquire = null
     }
   }
 
