@@ -47,7 +47,7 @@
 const { performance } = require('node:perf_hooks')
 const Etcd = require('../index.js')
 const { startCluster } = require('../testing/index.js')
-const { prng, shuffle, sleep, waitAllHealthy, table, countInto } = require('./chaos/util.js')
+const { prng, shuffle, sleep, waitAllHealthy, table, countInto, checklist } = require('./chaos/util.js')
 const verify = require('./chaos/verify.js')
 
 function envNumber(name, fallback) {
@@ -404,8 +404,8 @@ async function main() {
   await cluster.stop()
 
   // ---------------------------------------------------------------------------------- figures
-  const properties = []
-  const prop = (name, ok, figure) => properties.push({ name, ok, figure })
+  const verdict = checklist()
+  const prop = verdict.prop
 
   console.log('\n== faults')
   console.log(table([['fault', 'member', 'role', 'start s', 'down ms', 'healthy again s'], ...faultLog.map((f) => [f.kind, `etcd${f.member}`, f.role, (f.start / 1000).toFixed(1), f.down, f.end === undefined ? '-' : (f.end / 1000).toFixed(1)])]))
@@ -503,12 +503,7 @@ async function main() {
   for (const f of postRecoveryFailures.slice(0, 10)) console.log(`  ${JSON.stringify(f)}`)
   prop('cluster recovered and post-recovery calls all succeed', recovered && !faultError && postRecoveryFailures.length === 0, `${postRecoveryFailures.length} failed`)
 
-  console.log('\n== properties')
-  for (const p of properties) console.log(`${p.ok ? 'PASS' : 'FAIL'}  ${p.name}: ${p.figure}`)
-  const passed = properties.filter((p) => p.ok).length
-  const failed = properties.length - passed
-  console.log(`${passed} passed, ${failed} failed`)
-  process.exit(failed ? 1 : 0)
+  process.exit(verdict.report() ? 1 : 0)
 }
 
 main().catch((err) => {

@@ -36,6 +36,7 @@
  */
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const { checklist } = require('./chaos/util.js')
 
 const MB = 1024 * 1024
 const SEGMENTS = 20
@@ -119,8 +120,8 @@ async function parent() {
   const only = (process.env.LEAK_SCENARIOS || '').split(',').map((s) => s.trim()).filter(Boolean)
   const names = Object.keys(SCENARIOS).filter((n) => only.length === 0 || only.includes(n))
   console.log(`leak: scale ${process.env.LEAK_SCALE || 1}, scenarios ${names.join(', ')}; node ${process.version}, MALLOC_ARENA_MAX=2, --expose-gc`)
-  const properties = []
-  const prop = (name, ok, figure) => properties.push({ name, ok, figure })
+  const verdict = checklist()
+  const prop = verdict.prop
 
   for (const name of names) {
     const sc = SCENARIOS[name]
@@ -174,12 +175,7 @@ async function parent() {
     }
   }
 
-  console.log('\n== properties')
-  for (const p of properties) console.log(`${p.ok ? 'PASS' : 'FAIL'}  ${p.name}: ${p.figure}`)
-  const passed = properties.filter((p) => p.ok).length
-  const failed = properties.length - passed
-  console.log(`${passed} passed, ${failed} failed`)
-  process.exit(failed ? 1 : 0)
+  process.exit(verdict.report() ? 1 : 0)
 }
 
 // ------------------------------------------------------------------------------------ child

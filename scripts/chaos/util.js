@@ -1,5 +1,5 @@
 'use strict'
-// Small helpers for scripts/chaos.js: a seeded PRNG, plain-http health probes (the harness must not
+// Small helpers for scripts/chaos.js (and leak.js's verdict): a seeded PRNG, plain-http health probes (the harness must not
 // depend on the client under test to decide whether the cluster is healthy), and table printing.
 const http = require('node:http')
 
@@ -69,4 +69,20 @@ function countInto(map, key, n = 1) {
   map.set(key, (map.get(key) || 0) + n)
 }
 
-module.exports = { prng, shuffle, sleep, healthy, waitAllHealthy, table, countInto }
+/** Named pass/fail properties, each with its measured figure: the verdict of a chaos or leak run. */
+function checklist() {
+  const items = []
+  return {
+    prop: (name, ok, figure) => items.push({ name, ok, figure }),
+    /** Prints every property and the totals; returns how many failed. */
+    report() {
+      console.log('\n== properties')
+      for (const p of items) console.log(`${p.ok ? 'PASS' : 'FAIL'}  ${p.name}: ${p.figure}`)
+      const failed = items.filter((p) => !p.ok).length
+      console.log(`${items.length - failed} passed, ${failed} failed`)
+      return failed
+    },
+  }
+}
+
+module.exports = { prng, shuffle, sleep, healthy, waitAllHealthy, table, countInto, checklist }
