@@ -251,15 +251,10 @@ function decodeMessage(type, end, depth) {
     }
     let v
     switch (f.type) {
-      case INT64: readVarint64(); v = int64String(); break
-      case UINT64: readVarint64(); v = uint64String(); break
-      case INT32: v = readVarint32() | 0; break
-      case UINT32: v = readVarint32(); break
-      case BOOL: v = readVarint32() !== 0; break
-      case ENUM: { const n = readVarint32() | 0; v = n >= 0 && n < f.enumNames.length ? f.enumNames[n] : undefined; if (v === undefined) v = n; break }
       case BYTES: { const len = readLength(end, type); v = len === 0 ? EMPTY : buf.subarray(pos, pos += len); break }
       case STRING: { const len = readLength(end, type); v = len === 0 ? '' : utf8(pos, pos += len); break }
-      default: { const len = readLength(end, type); v = decodeMessage(f.msg, pos + len, depth + 1); break } // pos read after readLength
+      case MESSAGE: { const len = readLength(end, type); v = decodeMessage(f.msg, pos + len, depth + 1); break } // pos read after readLength
+      default: v = readVarintScalar(f)
     }
     if (pos > end) throw truncated(type)
     if (f.repeated) {
@@ -376,23 +371,28 @@ function readLength(end, type) {
   return len
 }
 
+/** One varint-encoded value of `f` (int64/uint64 as decimal strings, enums by name, unknown enum numbers as numbers). */
+function readVarintScalar(f) {
+  switch (f.type) {
+    case INT64: readVarint64(); return int64String()
+    case UINT64: readVarint64(); return uint64String()
+    case INT32: return readVarint32() | 0
+    case UINT32: return readVarint32()
+    case BOOL: return readVarint32() !== 0
+    default: {
+      const n = readVarint32() | 0
+      const name = n >= 0 && n < f.enumNames.length ? f.enumNames[n] : undefined
+      return name === undefined ? n : name
+    }
+  }
+}
+
 function readPacked(obj, f, type, end) {
   let arr = obj[f.name]
   if (arr === undefined) arr = obj[f.name] = [] // an `ext` field: no default
   const len = readLength(end, type) // before reading `pos`: it moves past the prefix
   const stop = pos + len
-  while (pos < stop) {
-    let v
-    switch (f.type) {
-      case INT64: readVarint64(); v = int64String(); break
-      case UINT64: readVarint64(); v = uint64String(); break
-      case INT32: v = readVarint32() | 0; break
-      case UINT32: v = readVarint32(); break
-      case BOOL: v = readVarint32() !== 0; break
-      default: { const n = readVarint32() | 0; v = n >= 0 && n < f.enumNames.length ? f.enumNames[n] : undefined; if (v === undefined) v = n }
-    }
-    arr.push(v)
-  }
+  while (pos < stop) arr.push(readVarintScalar(f))
   if (pos !== stop) throw truncated(type)
 }
 
