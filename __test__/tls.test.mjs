@@ -36,6 +36,18 @@ async function startAll(t, configs) {
 }
 
 const serverTls = (cert) => ({ tls: { certFile: cert.certFile, keyFile: cert.keyFile } })
+// A member that also demands a client certificate from the test CA (--client-cert-auth); its own peer/probe
+// connections use `client`'s certificate.
+const clientCertTls = {
+  tls: {
+    certFile: pki.server.certFile,
+    keyFile: pki.server.keyFile,
+    caFile: pki.ca.certFile,
+    clientCertAuth: true,
+    clientCertFile: client.certFile,
+    clientKeyFile: client.keyFile,
+  },
+}
 
 /** Callback form: resolves with every argument the callback got (arity matters, spec 5.1/5.2). */
 function cb(fn) {
@@ -255,16 +267,7 @@ test('server-auth TLS etcd', T, async (t) => {
 
 test('client-cert TLS etcd (--client-cert-auth)', T, async (t) => {
   const [member] = await startAll(t, [
-    {
-      tls: {
-        certFile: pki.server.certFile,
-        keyFile: pki.server.keyFile,
-        caFile: pki.ca.certFile,
-        clientCertAuth: true,
-        clientCertFile: client.certFile,
-        clientKeyFile: client.keyFile,
-      },
-    },
+    clientCertTls,
   ])
   const url = member.endpoints[0]
   const ca = pki.ca.pem
@@ -427,16 +430,7 @@ test('the secret detector itself finds leaked material', () => {
 
 test('errors never contain private keys or passphrases', T, async (t) => {
   const [ccMember, wrongName] = await startAll(t, [
-    {
-      tls: {
-        certFile: pki.server.certFile,
-        keyFile: pki.server.keyFile,
-        caFile: pki.ca.certFile,
-        clientCertAuth: true,
-        clientCertFile: client.certFile,
-        clientKeyFile: client.keyFile,
-      },
-    },
+    clientCertTls,
     serverTls(pki.wrongName),
   ])
   const ccUrl = ccMember.endpoints[0]
@@ -518,16 +512,7 @@ function httpsJson(url, method, path, body, extraHeaders = {}) {
 
 test('v2 auth through the client certificate CN (root)', T, async (t) => {
   const [member] = await startAll(t, [
-    {
-      tls: {
-        certFile: pki.server.certFile,
-        keyFile: pki.server.keyFile,
-        caFile: pki.ca.certFile,
-        clientCertAuth: true,
-        clientCertFile: client.certFile,
-        clientKeyFile: client.keyFile,
-      },
-    },
+    clientCertTls,
   ])
   const url = member.endpoints[0]
   const rootAuth = { authorization: 'Basic ' + Buffer.from('root:r00t-cc-pw').toString('base64') }

@@ -620,8 +620,7 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
     const out = {}
     for (const which of ['etcd3', 'ours']) {
       const lib = which === 'etcd3' ? ref : ours
-      const c = new lib.Etcd3({ hosts: `127.0.0.1:${port}` })
-      clients.push(c)
+      const c = connect(which, { hosts: `127.0.0.1:${port}` })
       const t0 = Date.now()
       const e = await c.put('x').value('y').catch((err) => err)
       out[which] = { cls: e.constructor.name, recoverable: lib.isRecoverableError(e), message: e.message, ms: Date.now() - t0 }
@@ -641,8 +640,7 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
       const proxy = await cutProxy(etcd.endpoints[0])
       t.after(() => proxy.close())
       const lib = which === 'etcd3' ? ref : ours
-      const c = new lib.Etcd3({ hosts: [proxy.url] })
-      clients.push(c)
+      const c = connect(which, { hosts: [proxy.url] })
       await c.get('warm-up').string() // the connection is up
       const key = `cut-write-${which}-${Date.now()}`
       proxy.cutNext()
@@ -669,9 +667,7 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
     for (const which of ['etcd3', 'ours']) {
       const proxy = await cutProxy(etcd.endpoints[0])
       t.after(() => proxy.close())
-      const lib = which === 'etcd3' ? ref : ours
-      const c = new lib.Etcd3({ hosts: [proxy.url] })
-      clients.push(c)
+      const c = connect(which, { hosts: [proxy.url] })
       await c.get('warm-up').string()
       proxy.cutNext()
       out[which] = await c.get(key).string().then(
@@ -689,9 +685,7 @@ describe('lifecycle, faults and deliberate differences (both sides asserted)', (
     for (const which of ['etcd3', 'ours']) {
       const proxy = await cutProxy(etcd.endpoints[0])
       t.after(() => proxy.close())
-      const lib = which === 'etcd3' ? ref : ours
-      const c = new lib.Etcd3({ hosts: [proxy.url] })
-      clients.push(c)
+      const c = connect(which, { hosts: [proxy.url] })
       const P = `cut-watch-${which}-${Date.now()}/`
       const w = await c.watch().prefix(P).create()
       const log = []

@@ -308,15 +308,21 @@ async function pingPong(write, listen) {
   }
 }
 
-/** v2 ping-pong: a `watcher(key)` and its `change` events; the writer is plain node:http. */
-async function watchLatency(Etcd) {
+/** A v2 watcher on a fresh key under `prefix`, with its problem counters. */
+async function v2Watcher(Etcd, prefix) {
   const etcd = new Etcd(endpoint)
-  const key = `bench/watch/${process.pid}-${Math.random().toString(36).slice(2)}`
+  const key = `${prefix}/${process.pid}-${Math.random().toString(36).slice(2)}`
   const first = await putValue(key, 'start')
   // Start from the next index so no write is missed while the first long-poll registers.
   const w = etcd.watcher(key, first.node.modifiedIndex + 1)
   const counts = { reconnect: 0, resync: 0, error: 0 }
   attachProblemCounters(w, counts)
+  return { key, w, counts }
+}
+
+/** v2 ping-pong: a `watcher(key)` and its `change` events; the writer is plain node:http. */
+async function watchLatency(Etcd) {
+  const { key, w, counts } = await v2Watcher(Etcd, 'bench/watch')
   const r = await pingPong(
     (value) => putValue(key, value),
     (hit) => w.on('change', (body) => {
@@ -360,12 +366,7 @@ async function v3WatchLatency(Etcd3) {
  * a burst to its last event), latency from just before each write, and events that never arrived.
  */
 async function watchFlood(Etcd) {
-  const etcd = new Etcd(endpoint)
-  const key = `bench/flood/${process.pid}-${Math.random().toString(36).slice(2)}`
-  const first = await putValue(key, 'start')
-  const w = etcd.watcher(key, first.node.modifiedIndex + 1)
-  const counts = { reconnect: 0, resync: 0, error: 0 }
-  attachProblemCounters(w, counts)
+  const { key, w, counts } = await v2Watcher(Etcd, 'bench/flood')
   const sentAt = new Map() // value -> time just before its write
   let lat = []
   let received = 0
