@@ -182,3 +182,14 @@ pub fn error_chain_text(err: &(dyn StdError + 'static)) -> String {
   }
   text
 }
+
+/// `url` (or a bare `host:port`) with any `user:password@` removed, textually, so it works on input
+/// no parser accepts: error texts and member names never carry credentials.
+pub fn without_userinfo(url: &str) -> String {
+  let start = url.find("://").map(|i| i + 3).unwrap_or(0);
+  let end = url[start..].find(['/', '?', '#']).map(|i| start + i).unwrap_or(url.len());
+  match url[start..end].rfind('@') {
+    Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
+    None => url.to_string(),
+  }
+}

@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 use tower::Service;
 use url::Url;
 
-use crate::error::{classify, socket_timed_out, ConfigError, ConnectTimedOut, TransportError};
+use crate::error::{classify, socket_timed_out, without_userinfo, ConfigError, ConnectTimedOut, TransportError};
 use crate::tls::{client_config, handshake, TlsMaterial};
 
 /// node-etcd (through `request`) follows at most 10 redirects.
@@ -217,7 +217,7 @@ impl Transport {
           if hops == MAX_REDIRECTS {
             return Err(TransportError::new(
               "ERR_TOO_MANY_REDIRECTS",
-              format!("Exceeded maxRedirects. Probably stuck in a redirect loop {}", strip_userinfo(next.as_str())),
+              format!("Exceeded maxRedirects. Probably stuck in a redirect loop {}", without_userinfo(next.as_str())),
             ));
           }
           hops += 1;
@@ -638,17 +638,6 @@ fn parse_host(raw: &str, global_auth: Option<&HeaderValue>) -> Result<Host, Conf
 
 fn same_origin(a: &Url, b: &Url) -> bool {
   a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
-}
-
-fn strip_userinfo(url: &str) -> String {
-  match Url::parse(url) {
-    Ok(mut u) => {
-      let _ = u.set_username("");
-      let _ = u.set_password(None);
-      u.to_string()
-    }
-    Err(_) => url.to_string(),
-  }
 }
 
 fn percent_decode(s: &str) -> String {

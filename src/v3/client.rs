@@ -16,7 +16,7 @@ use tonic::{Code, Status};
 
 use super::proto::{AuthenticateRequest, AuthenticateResponse};
 use crate::calls::lock;
-use crate::error::ConfigError;
+use crate::error::{without_userinfo, ConfigError};
 use crate::tls::{client_config, TlsMaterial};
 
 /// Rounds over the members for a read that keeps failing on broken connections.
@@ -395,16 +395,6 @@ fn parse_endpoint(host: &str) -> Result<(Uri, bool, String), ConfigError> {
   Ok((uri, secure, origin))
 }
 
-/// `host` with any `user:password@` removed, for messages and member names: credentials never
-/// reach an error text.
-fn without_userinfo(host: &str) -> String {
-  let start = host.find("://").map(|i| i + 3).unwrap_or(0);
-  let end = host[start..].find(['/', '?', '#']).map(|i| start + i).unwrap_or(host.len());
-  match host[start..end].rfind('@') {
-    Some(at) => format!("{}{}", &host[..start], &host[start + at + 1..]),
-    None => host.to_string(),
-  }
-}
 
 /// Moves encoded messages through tonic unchanged.
 #[derive(Clone, Copy, Default)]
@@ -473,9 +463,9 @@ fn tls_connector(
 mod tests {
   #[test]
   fn endpoint_messages_never_show_credentials() {
-    assert_eq!(super::without_userinfo("http://u:secret@h:1/p"), "http://h:1/p");
-    assert_eq!(super::without_userinfo("u:secret@h:1"), "h:1");
-    assert_eq!(super::without_userinfo("http://h:1/a@b"), "http://h:1/a@b");
+    assert_eq!(crate::error::without_userinfo("http://u:secret@h:1/p"), "http://h:1/p");
+    assert_eq!(crate::error::without_userinfo("u:secret@h:1"), "h:1");
+    assert_eq!(crate::error::without_userinfo("http://h:1/a@b"), "http://h:1/a@b");
     let err = super::parse_endpoint("ftp://u:secret@h:1").err().map(|e| e.message).unwrap_or_default();
     assert!(!err.contains("secret"), "{err}");
   }
