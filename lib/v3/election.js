@@ -9,22 +9,8 @@ const { EventEmitter } = require('node:events')
 const { toBuffer } = require('./builders')
 const { NotCampaigningError, EtcdLeaseInvalidError, EtcdCompactedError, ClientClosedError } = require('./errors')
 const { leaseKeyName, waitForDeletes } = require('./lock')
-
-function nextRevision(revision) {
-  return (BigInt(revision) + 1n).toString()
-}
-
-// Listener errors must not unwind into watch callbacks or promise chains; an 'error' nobody listens to
-// throws from here, on its own tick, as EventEmitter's contract says.
-function safeEmit(emitter, event, ...args) {
-  try {
-    emitter.emit(event, ...args)
-  } catch (err) {
-    setImmediate(() => {
-      throw err
-    })
-  }
-}
+const { nextRevision } = require('./watch')
+const { safeEmit } = require('./emit')
 
 /** The candidate with the lowest create revision (its key unprefixed), and the read's header. */
 async function firstCandidate(namespace) {

@@ -4,6 +4,7 @@
 const { EventEmitter } = require('node:events')
 const { PutBuilder, untilAborted } = require('./builders')
 const { EtcdLeaseInvalidError, ClientClosedError, castGrpcError } = require('./errors')
+const { safeEmit } = require('./emit')
 
 const LeaseState = { Pending: 0, Alive: 1, Revoked: 2, 0: 'Pending', 1: 'Alive', 2: 'Revoked' }
 
@@ -217,15 +218,9 @@ class Lease extends EventEmitter {
     }
   }
 
-  // Listener errors must not unwind into the engine's callbacks or the grant chain: rethrow them on their own.
+  // Listener errors must not unwind into the engine's callbacks or the grant chain.
   safeEmit(event, ...args) {
-    try {
-      this.emit(event, ...args)
-    } catch (err) {
-      setImmediate(() => {
-        throw err
-      })
-    }
+    safeEmit(this, event, ...args)
   }
 
   emitLoss(err) {

@@ -10,6 +10,7 @@ const { WatchBuilder } = require('./watch')
 const { NSApplicator, CompareResult, CompareTarget, SortOrder, SortTarget, endRangeForPrefix, toBuffer } = require('./builders')
 const { EtcdLockFailedError, EtcdLockTimeoutError, EtcdLockLostError, EtcdCompactedError, ClientClosedError } = require('./errors')
 const { AbortError, invalidArg } = require('../errors')
+const { safeEmit } = require('./emit')
 
 const SLASH = Buffer.from('/')
 
@@ -375,13 +376,7 @@ class Lock extends EventEmitter {
     } else if (this.phase === HELD) {
       this.phase = LOST
       this.lostError = lost
-      try {
-        this.emit('lost', lost)
-      } catch (listenerError) {
-        setImmediate(() => {
-          throw listenerError
-        })
-      }
+      safeEmit(this, 'lost', lost)
     }
   }
 }

@@ -5,6 +5,7 @@
 const { EventEmitter } = require('node:events')
 const { Range, toBuffer } = require('./builders')
 const { invalidArg, AbortError } = require('../errors')
+const { nextRevision } = require('./watch')
 
 const DEFAULT_PAGE_SIZE = 1000
 
@@ -109,7 +110,7 @@ class Follow {
     this.done = false
     this.signal = signal || null
     this.onAbort = null
-    const start = (BigInt(mirror.revision) + 1n).toString()
+    const start = nextRevision(mirror.revision)
     this.watcher = mirror.client.watch().inRange(mirror.range).startRevision(start).watcher()
     this.watcher.on('data', (res) => this.receive(res.events || []))
     this.watcher.on('error', (err) => this.fail(err))

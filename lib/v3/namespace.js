@@ -5,6 +5,7 @@ const { castGrpcError, ClientClosedError } = require('./errors')
 const { NSApplicator, Range, SingleRangeBuilder, MultiRangeBuilder, PutBuilder, DeleteBuilder, ComparatorBuilder, toBuffer } = require('./builders')
 const { Lease } = require('./lease')
 const { WatchBuilder } = require('./watch')
+const { rethrowLater } = require('./emit')
 
 /** etcd3's defaultCallOptions may be an object or a function of the call context; call options win. */
 function resolveCallOptions(callOptions, defaults, context) {
@@ -94,9 +95,7 @@ class CallPool {
       try {
         hook()
       } catch (err) {
-        setImmediate(() => {
-          throw err
-        })
+        rethrowLater(err)
       }
     }
     this.rpc.close()

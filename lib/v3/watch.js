@@ -5,6 +5,7 @@ const { EventEmitter } = require('node:events')
 const { FilterType, Range, toBuffer } = require('./builders')
 const { castGrpcError, castGrpcErrorMessage, EtcdCompactedError, EtcdWatchStreamEnded, COMPACTED_MESSAGE } = require('./errors')
 const { AbortError } = require('../errors')
+const { safeEmit } = require('./emit')
 
 /** Operation names for `only()`: keeping puts means filtering deletes out, and vice versa. */
 const operationNames = {
@@ -27,17 +28,6 @@ function cancelError(res) {
     return new EtcdCompactedError(`Watcher canceled: ${reason}`, String(res.compact_revision))
   }
   return castGrpcErrorMessage(`Watcher canceled: ${res.cancel_reason}`)
-}
-
-// Rethrow listener errors on their own tick: they must not unwind into the engine's callbacks.
-function safeEmit(emitter, event, ...args) {
-  try {
-    emitter.emit(event, ...args)
-  } catch (err) {
-    setImmediate(() => {
-      throw err
-    })
-  }
 }
 
 /** Builds a watch: `client.watch().prefix('jobs/').create()`. */
@@ -368,4 +358,4 @@ class Watcher extends EventEmitter {
   }
 }
 
-module.exports = { WatchBuilder, Watcher, operationNames }
+module.exports = { WatchBuilder, Watcher, operationNames, nextRevision }
