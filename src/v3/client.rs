@@ -313,8 +313,12 @@ fn cancelled() -> CallError {
 }
 
 pub fn is_invalid_token(s: &Status) -> bool {
-  let m = s.message();
-  m.contains("invalid auth token") || m.contains("auth token is expired")
+  names_stale_token(s.message())
+}
+
+/// etcd's words for a token it no longer accepts (in a status, or in a watch's cancel reason).
+pub fn names_stale_token(message: &str) -> bool {
+  message.contains("invalid auth token") || message.contains("auth token is expired")
 }
 
 /// The connection failed (as opposed to etcd answering with an error): tonic reports refused or

@@ -14,7 +14,7 @@ use prost::Message;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{is_invalid_token, open_stream, Engine};
+use super::client::{is_invalid_token, names_stale_token, open_stream, Engine};
 use super::proto::{WatchCreateRequest, WatchOp, WatchRequest, WatchResponse};
 
 /// What the loop reports to JS.
@@ -104,8 +104,8 @@ pub async fn run<S: Sink>(engine: Arc<Engine>, mut create: WatchCreateRequest, c
         break (13, "undecodable watch response".to_string(), false);
       };
       failures = 0;
-      // etcd 3.4 gives "invalid auth token" (or "auth token is expired") where 3.5 gives "permission denied".
-      let stale_token = ["permission denied", "invalid auth token", "auth token is expired"].iter().any(|m| resp.cancel_reason.contains(m));
+      // etcd 3.5 cancels with "permission denied" (see above), 3.4 with its usual stale-token words.
+      let stale_token = resp.cancel_reason.contains("permission denied") || names_stale_token(&resp.cancel_reason);
       if resp.canceled && stale_token && token.is_some() && engine.has_credentials() && !auth_retried {
         auth_retried = true;
         break (16, "the watch was refused with a cached auth token; authenticating again".to_string(), true);
