@@ -37,7 +37,7 @@ impl InFlight {
     }
   }
 
-  fn finish(&self, id: u32) {
+  pub(crate) fn finish(&self, id: u32) {
     lock(&self.0).remove(&id);
   }
 }

@@ -5,6 +5,8 @@
 mod calls;
 mod cluster;
 mod error;
+#[cfg(unix)]
+mod jsloop;
 mod tls;
 mod transport;
 mod v2;
@@ -119,6 +121,23 @@ pub struct NativeClient {
   sync: Mutex<Option<SyncEngine>>,
   /// What the sync engine is built from (kept current by `setHosts`).
   options: Mutex<TransportOptions>,
+  /// Async calls on the JS thread's own loop while few are in flight (see `jsloop`); None where
+  /// libuv is not reachable or `ETCD_NAPI_LOCAL_CALLS=0`.
+  #[cfg(unix)]
+  local: Option<jsloop::Engine>,
+}
+
+/// How many async calls at once a client runs on the JS thread before using the shared runtime:
+/// `ETCD_NAPI_LOCAL_CALLS`, default 1.
+#[cfg(unix)]
+fn local_calls() -> usize {
+  std::env::var("ETCD_NAPI_LOCAL_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
+/// Whether the status, headers and body say all there is to say of a result: the common call
+/// crosses to JS as two numbers and two strings.
+fn is_plain(r: &RawResult) -> bool {
+  r.errors.is_empty() && r.retries == 0 && !r.cancelled && r.status != 0 && !r.outcome_unknown
 }
 
 /// JS receives `(id, status, headers, body, extra)`: `extra` is the whole result, and only when it
@@ -133,7 +152,7 @@ struct Completion {
 }
 
 /// The result JS receives when a request task unwinds before it finishes.
-fn unwound_result() -> RawResult {
+pub(crate) fn unwound_result() -> RawResult {
   let failure = RawAttemptError {
     server: String::new(),
     code: Some("ERR_INTERNAL".to_string()),
@@ -160,14 +179,16 @@ impl NativeClient {
     catch_unwind,
     ts_args_type = "options: ClientOptions, onComplete: (id: number, status: number, headers: string, body: string, extra: RawResult | null) => void"
   )]
-  pub fn new(options: ClientOptions, on_complete: Function<CompletionArgs, ()>) -> Result<Self> {
+  pub fn new(env: Env, options: ClientOptions, on_complete: Function<CompletionArgs, ()>) -> Result<Self> {
+    #[cfg(unix)]
+    let on_complete_raw = on_complete.value().value;
     let completions: CompletionSink = on_complete
       .build_threadsafe_function::<Completion>()
       .callee_handled::<false>()
       .weak::<true>()
       .build_callback(|ctx: ThreadsafeCallContext<Completion>| {
         let Completion { id, result } = ctx.value;
-        if result.errors.is_empty() && result.retries == 0 && !result.cancelled && result.status != 0 && !result.outcome_unknown {
+        if is_plain(&result) {
           Ok(FnArgs::from((id, result.status, result.headers, result.body, None)))
         } else {
           Ok(FnArgs::from((id, result.status, String::new(), String::new(), Some(result))))
@@ -200,7 +221,16 @@ impl NativeClient {
     let auth = options.username.map(|u| (u, options.password.unwrap_or_default()));
     let options = TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers };
     let transport = Transport::new(options.clone())?;
+    #[cfg(unix)]
+    let local = match local_calls() {
+      0 => None,
+      max => unsafe { jsloop::Engine::new(env.raw(), on_complete_raw, options.clone(), max) }?,
+    };
+    #[cfg(not(unix))]
+    let _ = env;
     Ok(Self {
+      #[cfg(unix)]
+      local,
       transport: RwLock::new(Some(Arc::new(transport))),
       completions: Arc::new(completions),
       in_flight: InFlight::default(),
@@ -243,6 +273,20 @@ impl NativeClient {
     retry_writes: Option<bool>,
   ) -> Result<()> {
     let method = parse_method(&method)?;
+    #[cfg(unix)]
+    if let Some(engine) = self.local.as_ref().filter(|e| e.has_room()) {
+      let transport = engine.transport().ok_or_else(closed_error)?;
+      let cancel = self.in_flight.register(id);
+      let in_flight = self.in_flight.clone();
+      engine.submit(id, async move {
+        let order = host_order(&transport, order);
+        let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
+        let outcome = cluster::execute(&transport, &call, &cancel).await;
+        in_flight.finish(id);
+        to_raw(outcome, false)
+      });
+      return Ok(());
+    }
     let transport = self.transport()?;
     let cancel = self.in_flight.register(id);
     let sink = Arc::clone(&self.completions);
@@ -267,6 +311,10 @@ impl NativeClient {
   /// pooled connections close, and later calls fail with `ERR_CLIENT_CLOSED`. Idempotent.
   #[napi]
   pub fn close(&self) {
+    #[cfg(unix)]
+    if let Some(engine) = &self.local {
+      engine.close(&self.in_flight);
+    }
     self.in_flight.cancel_all();
     self.transport.write().unwrap_or_else(|e| e.into_inner()).take();
     lock(&self.sync).take();
@@ -281,6 +329,12 @@ impl NativeClient {
     let next = current.with_hosts(&hosts, auth.as_ref())?;
     *slot = Some(Arc::new(next));
     drop(slot);
+    #[cfg(unix)]
+    if let Some(engine) = &self.local {
+      if let Some(t) = engine.transport() {
+        engine.set_transport(t.with_hosts(&hosts, auth.as_ref())?);
+      }
+    }
     let mut sync = lock(&self.sync);
     if let Some(engine) = sync.as_mut() {
       engine.transport = engine.transport.with_hosts(&hosts, auth.as_ref())?;
@@ -297,6 +351,11 @@ impl NativeClient {
   #[napi]
   pub fn cancel(&self, id: u32) {
     self.in_flight.cancel(id);
+    #[cfg(unix)]
+    if let Some(engine) = &self.local {
+      // Its futures see the cancellation now (and drop their sockets), not at the next wake.
+      engine.poke();
+    }
   }
 
   /// The same call, blocking the JS thread until it ends or `deadlineMs` passes.

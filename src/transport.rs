@@ -32,6 +32,15 @@ use url::Url;
 use crate::error::{classify, socket_timed_out, without_userinfo, ConfigError, ConnectTimedOut, TransportError};
 use crate::tls::{client_config, handshake, TlsMaterial};
 
+#[cfg(unix)]
+pub use crate::jsloop::LocalSockets;
+#[cfg(unix)]
+use crate::jsloop::UvStream;
+/// Off Unix there is no JS-thread engine: this type has no values.
+#[cfg(not(unix))]
+#[derive(Clone, Copy)]
+pub enum LocalSockets {}
+
 /// node-etcd (through `request`) follows at most 10 redirects.
 const MAX_REDIRECTS: usize = 10;
 /// A request body and its media type: v2 key writes are forms, the members and auth APIs take JSON.
@@ -114,8 +123,31 @@ pub struct Transport {
   default_headers: HeaderMap,
 }
 
+/// Where a JS-thread transport's hyper tasks go (the engine's own task set).
+pub type SpawnFn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
+
+#[derive(Clone)]
+struct FnExecutor(SpawnFn);
+
+impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for FnExecutor {
+  fn execute(&self, fut: F) {
+    (self.0)(Box::pin(fut))
+  }
+}
+
 impl Transport {
+  /// A transport whose calls and connections run on the shared tokio runtime.
   pub fn new(opts: TransportOptions) -> Result<Self, ConfigError> {
+    Self::build(opts, None)
+  }
+
+  /// A transport for the JS-thread engine: hyper's tasks go to `spawn`, and connected sockets
+  /// move onto the engine's libuv loop.
+  pub fn on_js_thread(opts: TransportOptions, spawn: SpawnFn, sockets: LocalSockets) -> Result<Self, ConfigError> {
+    Self::build(opts, Some((spawn, sockets)))
+  }
+
+  fn build(opts: TransportOptions, local: Option<(SpawnFn, LocalSockets)>) -> Result<Self, ConfigError> {
     // The headers every request carries: node-etcd's `accept`, then the caller's `headers`
     // option, which replaces a default of the same name (as `request` did).
     let mut default_headers = HeaderMap::new();
@@ -150,12 +182,16 @@ impl Transport {
     // TCP_USER_TIMEOUT exists only on Linux-like systems (hyper-util offers it only there).
     #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
     http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-    let connector = Connector { http, tls: Arc::new(client_config(&opts.tls)?), proxies: proxies.clone(), connect_timeout: opts.timeout };
-    let client = Client::builder(TokioExecutor::new())
-      .pool_timer(TokioTimer::new())
-      .timer(TokioTimer::new())
-      .pool_idle_timeout(Duration::from_secs(30))
-      .build(connector);
+    let (executor, sockets) = match local {
+      Some((spawn, sockets)) => (Some(FnExecutor(spawn)), Some(sockets)),
+      None => (None, None),
+    };
+    let connector = Connector { http, tls: Arc::new(client_config(&opts.tls)?), proxies: proxies.clone(), connect_timeout: opts.timeout, sockets };
+    let mut builder = match executor {
+      Some(e) => Client::builder(e),
+      None => Client::builder(TokioExecutor::new()),
+    };
+    let client = builder.pool_timer(TokioTimer::new()).timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
 
     let mut transport = Self { client, proxies, timeout: opts.timeout, hosts: Vec::new(), default_headers };
     transport.hosts = transport.parse_hosts(&opts.hosts, opts.auth.as_ref())?;
@@ -441,6 +477,8 @@ struct Connector {
   tls: Arc<rustls::ClientConfig>,
   proxies: Option<Arc<Matcher>>,
   connect_timeout: Option<Duration>,
+  /// The JS-thread engine's loop, when this transport is that engine's.
+  sockets: Option<LocalSockets>,
 }
 
 impl Service<Uri> for Connector {
@@ -492,64 +530,75 @@ impl Connector {
   /// A TCP connection to `uri`'s host, with TLS when its scheme is https.
   async fn open(&self, uri: Uri) -> Result<Io, BoxError> {
     let tcp = self.http.clone().call(uri.clone()).await?.into_inner();
+    let tcp = Io::tcp(tcp, self.sockets.as_ref())?;
     if uri.scheme() != Some(&Scheme::HTTPS) {
-      return Ok(Io::Tcp(tcp));
+      return Ok(tcp);
     }
     let host = uri.host().ok_or("no host in URL")?;
-    let tls = handshake(Arc::clone(&self.tls), host, Io::Tcp(tcp)).await?;
+    let tls = handshake(Arc::clone(&self.tls), host, tcp).await?;
     Ok(Io::Tls(Box::new(tls)))
   }
 }
 
-/// A connection's byte stream: TCP, or TLS over a stream (TCP, or a proxy's tunnel).
+/// A connection's byte stream: TCP (on tokio's reactor, or on the JS thread's loop), or TLS over
+/// a stream (TCP, or a proxy's tunnel).
 enum Io {
   Tcp(TcpStream),
+  #[cfg(unix)]
+  Local(UvStream),
   Tls(Box<tokio_rustls::client::TlsStream<Io>>),
+}
+
+/// Forwards an I/O call to whichever stream this is.
+macro_rules! each_io {
+  ($io:expr, $s:ident => $e:expr) => {
+    match $io {
+      Io::Tcp($s) => $e,
+      #[cfg(unix)]
+      Io::Local($s) => $e,
+      Io::Tls($s) => $e,
+    }
+  };
+}
+
+impl Io {
+  /// A freshly connected socket, moved onto the JS thread's loop for that engine's transport.
+  fn tcp(tcp: TcpStream, sockets: Option<&LocalSockets>) -> io::Result<Io> {
+    match sockets {
+      None => Ok(Io::Tcp(tcp)),
+      #[cfg(unix)]
+      Some(s) => Ok(Io::Local(UvStream::adopt(tcp, s)?)),
+      #[cfg(not(unix))]
+      Some(s) => match *s {},
+    }
+  }
 }
 
 impl AsyncRead for Io {
   fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-    match self.get_mut() {
-      Io::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-      Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-    }
+    each_io!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
   }
 }
 
 impl AsyncWrite for Io {
   fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    match self.get_mut() {
-      Io::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-      Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-    }
+    each_io!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
   }
 
   fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-    match self.get_mut() {
-      Io::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-      Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-    }
+    each_io!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
   }
 
   fn is_write_vectored(&self) -> bool {
-    match self {
-      Io::Tcp(s) => s.is_write_vectored(),
-      Io::Tls(s) => s.is_write_vectored(),
-    }
+    each_io!(self, s => s.is_write_vectored())
   }
 
   fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    match self.get_mut() {
-      Io::Tcp(s) => Pin::new(s).poll_flush(cx),
-      Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-    }
+    each_io!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
   }
 
   fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    match self.get_mut() {
-      Io::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-      Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-    }
+    each_io!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
   }
 }
 
