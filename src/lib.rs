@@ -121,17 +121,17 @@ pub struct NativeClient {
   sync: Mutex<Option<SyncEngine>>,
   /// What the sync engine is built from (kept current by `setHosts`).
   options: Mutex<TransportOptions>,
-  /// Async calls on the JS thread's own loop while few are in flight (see `jsloop`); None where
-  /// libuv is not reachable or `ETCD_NAPI_LOCAL_CALLS=0`.
+  /// Where async calls run: the JS thread's own loop (see `jsloop`). None: on the shared runtime,
+  /// where libuv is not reachable (and off Unix) or with `ETCD_NAPI_V2_ENGINE=tokio`.
   #[cfg(unix)]
   local: Option<jsloop::Engine>,
 }
 
-/// How many async calls at once a client runs on the JS thread before using the shared runtime:
-/// `ETCD_NAPI_LOCAL_CALLS`, default 1.
+/// `ETCD_NAPI_V2_ENGINE=tokio` runs async calls on the shared runtime even where the JS thread's
+/// loop could (the fallback path, kept testable everywhere).
 #[cfg(unix)]
-fn local_calls() -> usize {
-  std::env::var("ETCD_NAPI_LOCAL_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+fn js_loop_wanted() -> bool {
+  std::env::var("ETCD_NAPI_V2_ENGINE").as_deref() != Ok("tokio")
 }
 
 /// Whether the status, headers and body say all there is to say of a result: the common call
@@ -222,9 +222,9 @@ impl NativeClient {
     let options = TransportOptions { hosts: options.hosts, timeout, tls, auth, proxy, headers };
     let transport = Transport::new(options.clone())?;
     #[cfg(unix)]
-    let local = match local_calls() {
-      0 => None,
-      max => unsafe { jsloop::Engine::new(env.raw(), on_complete_raw, options.clone(), max) }?,
+    let local = match js_loop_wanted() {
+      true => unsafe { jsloop::Engine::new(env.raw(), on_complete_raw, options.clone()) }?,
+      false => None,
     };
     #[cfg(not(unix))]
     let _ = env;
@@ -274,7 +274,7 @@ impl NativeClient {
   ) -> Result<()> {
     let method = parse_method(&method)?;
     #[cfg(unix)]
-    if let Some(engine) = self.local.as_ref().filter(|e| e.has_room()) {
+    if let Some(engine) = &self.local {
       let transport = engine.transport().ok_or_else(closed_error)?;
       let cancel = self.in_flight.register(id);
       let in_flight = self.in_flight.clone();

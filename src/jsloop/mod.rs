@@ -88,8 +88,6 @@ pub(crate) struct Inner {
   flag: Arc<FlagWaker>,
   waker: Waker,
   ready: RefCell<Vec<(u32, RawResult)>>,
-  /// Calls submitted and not yet finished.
-  calls: Cell<usize>,
   driving: Cell<bool>,
   closed: Cell<bool>,
   torn_down: Cell<bool>,
@@ -103,8 +101,6 @@ pub(crate) struct Inner {
 /// Owned by the NativeClient (JS thread only).
 pub struct Engine {
   inner: Rc<Inner>,
-  /// Calls allowed in flight here at once; more go to the shared runtime.
-  max_calls: usize,
 }
 
 // SAFETY: napi classes live on the JS thread that created them; the engine is only touched there.
@@ -116,7 +112,7 @@ impl Engine {
   ///
   /// # Safety
   /// `env` and `on_complete` must be the current call's.
-  pub unsafe fn new(env: sys::napi_env, on_complete: sys::napi_value, options: TransportOptions, max_calls: usize) -> Result<Option<Self>, crate::error::ConfigError> {
+  pub unsafe fn new(env: sys::napi_env, on_complete: sys::napi_value, options: TransportOptions) -> Result<Option<Self>, crate::error::ConfigError> {
     let Some(uv) = uv::uv() else { return Ok(None) };
     let mut lp: *mut sys::uv_loop_s = ptr::null_mut();
     if sys::napi_get_uv_event_loop(env, &mut lp) != sys::Status::napi_ok || lp.is_null() {
@@ -154,7 +150,6 @@ impl Engine {
       flag,
       waker,
       ready: RefCell::default(),
-      calls: Cell::new(0),
       driving: Cell::new(false),
       closed: Cell::new(false),
       torn_down: Cell::new(false),
@@ -171,7 +166,7 @@ impl Engine {
     if sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), Rc::as_ptr(&inner) as *mut c_void) == sys::Status::napi_ok {
       inner.hook_registered.set(true);
     }
-    let engine = Self { inner, max_calls };
+    let engine = Self { inner };
     let sockets = LocalSockets { uv_loop: lp as usize, engine: Rc::as_ptr(&engine.inner) as usize };
     let transport = {
       let _g = engine.inner.runtime.enter();
@@ -179,11 +174,6 @@ impl Engine {
     };
     *engine.inner.transport.borrow_mut() = Some(Arc::new(transport));
     Ok(Some(engine))
-  }
-
-  /// Whether a call submitted now should run here.
-  pub fn has_room(&self) -> bool {
-    self.inner.calls.get() < self.max_calls && !self.inner.closed.get()
   }
 
   pub fn transport(&self) -> Option<Arc<Transport>> {
@@ -198,7 +188,6 @@ impl Engine {
   /// (results are never delivered synchronously).
   pub fn submit(&self, id: u32, fut: impl Future<Output = RawResult> + 'static) {
     let task: LocalTask = Box::pin(AssertUnwindSafe(fut).catch_unwind().map(move |r| Some((id, r.unwrap_or_else(|_| crate::unwound_result())))));
-    self.inner.calls.set(self.inner.calls.get() + 1);
     self.inner.incoming.borrow_mut().push(task);
     drive(&self.inner, false);
   }
@@ -355,10 +344,7 @@ fn poll_tasks(inner: &Inner) {
     }
     loop {
       match tasks.poll_next_unpin(&mut cx) {
-        Poll::Ready(Some(Some(done))) => {
-          inner.calls.set(inner.calls.get().saturating_sub(1));
-          inner.ready.borrow_mut().push(done);
-        }
+        Poll::Ready(Some(Some(done))) => inner.ready.borrow_mut().push(done),
         Poll::Ready(Some(None)) => {}
         Poll::Ready(None) | Poll::Pending => break,
       }
