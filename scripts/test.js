@@ -36,6 +36,15 @@ failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...files])
 
 // A second pass, against Debian's etcd 3.4.23, of the suites that talk to etcd: v2 API, then v3 API.
 // (v3-builders and v3-protobuf never start etcd, so a second pass would test nothing new.)
+// v2 async calls run on the JS thread's loop where libuv is reachable; elsewhere (Windows, runtimes without
+// libuv) on the shared tokio runtime. The suites that make async calls run once more on that fallback.
+const FALLBACK = ['api', 'auth', 'close', 'cluster', 'differential', 'engine', 'exit', 'extras', 'faults', 'keys', 'security', 'tls', 'token', 'wire']
+  .map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
+if (process.argv.slice(2).length === 0 && process.platform !== 'win32') {
+  console.log(`# node --test on the shared-runtime engine, ETCD_NAPI_V2_ENGINE=tokio (${FALLBACK.length} files)`)
+  failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...FALLBACK], { env: { ...process.env, ETCD_NAPI_V2_ENGINE: 'tokio' } })
+}
+
 const COMPAT_34 = ['keys', 'differential', 'watcher', 'auth', 'tls', 'sync', 'v3', 'v3-cluster', 'v3-auth', 'v3-differential']
   .map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
 if (process.argv.slice(2).length === 0 && process.env.SKIP_ETCD34 !== '1') {

@@ -347,6 +347,17 @@ impl NativeClient {
     self.transport.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(closed_error)
   }
 
+  /// Which engine runs this client's async calls: `"uv"` (the JS thread's own loop) or
+  /// `"tokio"` (the shared runtime). Diagnostics and tests only.
+  #[napi(getter)]
+  pub fn engine(&self) -> &'static str {
+    #[cfg(unix)]
+    if self.local.is_some() {
+      return "uv";
+    }
+    "tokio"
+  }
+
   /// Cancels call `id`: its socket is dropped and no retry continues. Unknown ids are ignored.
   #[napi]
   pub fn cancel(&self, id: u32) {

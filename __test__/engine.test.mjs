@@ -1,0 +1,169 @@
+// The JS-thread engine (src/jsloop): v2 async calls polled on the JS thread with their sockets on libuv's poll.
+// What its design could get wrong and the other suites would not single out: which engine runs, partial reads
+// of large bodies, pooled connections the server closes, many calls in flight on one thread, closing from a
+// callback, worker threads that end with calls in flight, and clients collected without close().
+// Every v2 suite also runs on the shared-runtime fallback (scripts/test.js, ETCD_NAPI_V2_ENGINE=tokio).
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { createRequire } from 'node:module'
+import { listen, closeServer, stallServer, runProcess, sleep } from './helpers/common.mjs'
+
+const require = createRequire(import.meta.url)
+const Etcd = require('../index.js')
+const { startEtcd } = require('../testing/index.js')
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+const indexPath = path.join(root, 'index.js')
+
+const expected = process.env.ETCD_NAPI_V2_ENGINE === 'tokio' || process.platform === 'win32' ? 'tokio' : 'uv'
+
+let server
+test.before(async () => {
+  server = await startEtcd()
+})
+test.after(() => server && server.stop())
+
+test(`async calls run on the ${expected} engine here, and ETCD_NAPI_V2_ENGINE=tokio selects the shared runtime`, async () => {
+  const etcd = new Etcd(server.endpoints)
+  assert.equal(etcd._native.engine, expected)
+  etcd.close()
+  const script = `const Etcd = require(${JSON.stringify(indexPath)}); const e = new Etcd(${JSON.stringify(server.endpoints)});
+    e.get('engine/none', (err) => { console.log(e._native.engine, err && err.errorCode); e.close() })`
+  const platformDefault = process.platform === 'win32' ? 'tokio' : 'uv'
+  for (const [value, engine] of [['tokio', 'tokio'], [undefined, platformDefault]]) {
+    const env = { ...process.env }
+    if (value === undefined) delete env.ETCD_NAPI_V2_ENGINE
+    else env.ETCD_NAPI_V2_ENGINE = value
+    const r = await runProcess(process.execPath, ['-e', script], { env })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), `${engine} 100`)
+  }
+})
+
+test('a multi-megabyte value goes in and comes back whole (many partial reads and writes)', async () => {
+  const etcd = new Etcd(server.endpoints)
+  const value = Array.from({ length: 3 * 1024 * 1024 / 16 }, (_, i) => i.toString(36).padStart(16, '.')).join('')
+  await etcd.set('engine/big', value)
+  const got = await etcd.get('engine/big')
+  assert.equal(got.node.value.length, value.length)
+  assert.ok(got.node.value === value, 'the value came back changed')
+  etcd.close()
+})
+
+test('500 calls in flight at once on one client all complete with their own answers', async () => {
+  const etcd = new Etcd(server.endpoints)
+  await Promise.all(Array.from({ length: 50 }, async (_, k) => etcd.set(`engine/many/${k}`, `v${k}`)))
+  const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => etcd.get(`engine/many/${i % 50}`)))
+  answers.forEach((a, i) => assert.equal(a.node.value, `v${i % 50}`))
+  etcd.close()
+})
+
+test('a pooled connection the server closes is noticed: the next calls reconnect instead of failing', async () => {
+  // Our own server (wire behaviour, not etcd's): it answers, then closes each connection 30 ms later.
+  let connections = 0
+  const srv = http.createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.setHeader('x-etcd-index', '7')
+    res.end(JSON.stringify({ action: 'get', node: { key: '/engine/k', value: 'v', modifiedIndex: 7, createdIndex: 7 } }))
+    setTimeout(() => req.socket.destroy(), 30)
+  })
+  srv.on('connection', () => connections++)
+  const port = await listen(srv)
+  const etcd = new Etcd([`127.0.0.1:${port}`])
+  try {
+    for (let i = 0; i < 8; i++) {
+      const got = await etcd.get('engine/k')
+      assert.equal(got.node.value, 'v')
+      await sleep(80)
+    }
+    assert.equal(connections, 8, 'each call after a close should have opened a new connection')
+  } finally {
+    etcd.close()
+    await closeServer(srv)
+  }
+})
+
+test('close() from inside a callback cancels the other calls in flight and nothing runs after it', async () => {
+  const stall = await stallServer()
+  const etcd = new Etcd(server.endpoints)
+  const stalled = new Etcd([stall.url])
+  try {
+    await etcd.set('engine/close', 'x')
+    const late = []
+    for (let i = 0; i < 5; i++) stalled.get('engine/never', () => late.push(i))
+    await new Promise((resolve, reject) => {
+      etcd.get('engine/close', (err, body) => {
+        if (err) return reject(err)
+        stalled.close()
+        etcd.close()
+        resolve(body)
+      })
+    })
+    await sleep(100)
+    assert.deepEqual(late, [], 'closed clients call no callbacks')
+    assert.throws(() => etcd.get('engine/close'), { code: 'ERR_CLIENT_CLOSED' })
+  } finally {
+    await stall.close()
+  }
+})
+
+test('a worker thread uses its own client, and terminating it with calls in flight leaves this thread working', async () => {
+  const stall = await stallServer()
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const Etcd = require(workerData.index)
+    const etcd = new Etcd(workerData.endpoints)
+    const stalled = new Etcd([workerData.stall])
+    ;(async () => {
+      await etcd.set('engine/worker', 'w')
+      let n = 0
+      for (let i = 0; i < 50; i++) if ((await etcd.get('engine/worker')).node.value === 'w') n++
+      for (let i = 0; i < 5; i++) stalled.get('engine/never', () => {})
+      parentPort.postMessage({ n, engine: etcd._native.engine })
+    })().catch((e) => parentPort.postMessage({ error: String(e) }))`
+  try {
+    for (let round = 0; round < 3; round++) {
+      const worker = new Worker(source, { eval: true, workerData: { index: indexPath, endpoints: server.endpoints, stall: stall.url } })
+      const msg = await new Promise((resolve, reject) => {
+        worker.once('message', resolve)
+        worker.once('error', reject)
+      })
+      assert.deepEqual(msg, { n: 50, engine: expected })
+      const code = await worker.terminate()
+      assert.equal(code, 1)
+    }
+    const etcd = new Etcd(server.endpoints)
+    assert.equal((await etcd.get('engine/worker')).node.value, 'w')
+    etcd.close()
+  } finally {
+    await stall.close()
+  }
+})
+
+test('clients dropped without close() are collected, calls in flight or not, and the process exits cleanly', async () => {
+  const stall = await stallServer()
+  const script = `
+    const Etcd = require(${JSON.stringify(indexPath)})
+    ;(async () => {
+      for (let i = 0; i < 40; i++) {
+        const e = new Etcd(${JSON.stringify(server.endpoints)})
+        await e.set('engine/gc', String(i))
+        if (i % 4 === 0) new Etcd([${JSON.stringify(stall.url)}]).get('engine/never', () => {})
+      }
+      for (let k = 0; k < 5; k++) { global.gc(); await new Promise((r) => setTimeout(r, 20)) }
+      const e = new Etcd(${JSON.stringify(server.endpoints)})
+      console.log((await e.get('engine/gc')).node.value)
+      process.exit(0)
+    })().catch((err) => { console.error(err); process.exit(1) })`
+  try {
+    const r = await runProcess(process.execPath, ['--expose-gc', '-e', script], { timeoutMs: 30_000 })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.signal, null)
+    assert.equal(r.stdout.trim(), '39')
+  } finally {
+    await stall.close()
+  }
+})
