@@ -143,6 +143,7 @@ impl Transport {
 
   /// A transport for the JS-thread engine: hyper's tasks go to `spawn`, and connected sockets
   /// move onto the engine's libuv loop.
+  #[cfg(unix)]
   pub fn on_js_thread(opts: TransportOptions, spawn: SpawnFn, sockets: LocalSockets) -> Result<Self, ConfigError> {
     Self::build(opts, Some((spawn, sockets)))
   }

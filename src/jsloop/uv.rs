@@ -36,22 +36,25 @@ pub fn uv() -> Option<&'static Uv> {
   UV.get_or_init(|| unsafe { lookup() }).as_ref()
 }
 
-unsafe fn symbol(name: &CStr) -> Option<*mut c_void> {
+/// # Safety
+/// `F` must be the C signature of the function named `name` (a function pointer type).
+unsafe fn symbol<F: Copy>(name: &CStr) -> Option<F> {
+  const { assert!(std::mem::size_of::<F>() == std::mem::size_of::<*mut c_void>()) };
   let p = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
-  (!p.is_null()).then_some(p)
+  (!p.is_null()).then(|| std::mem::transmute_copy::<*mut c_void, F>(&p))
 }
 
 unsafe fn lookup() -> Option<Uv> {
   // SAFETY: each symbol is libuv's function of that name, whose C signature is the field's.
   let uv = Uv {
-    handle_size: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_handle_size")?),
-    async_init: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_async_init")?),
-    async_send: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_async_send")?),
-    close: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_close")?),
-    unref: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_unref")?),
-    poll_init: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_poll_init")?),
-    poll_start: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_poll_start")?),
-    poll_stop: std::mem::transmute::<*mut c_void, _>(symbol(c"uv_poll_stop")?),
+    handle_size: symbol(c"uv_handle_size")?,
+    async_init: symbol(c"uv_async_init")?,
+    async_send: symbol(c"uv_async_send")?,
+    close: symbol(c"uv_close")?,
+    unref: symbol(c"uv_unref")?,
+    poll_init: symbol(c"uv_poll_init")?,
+    poll_start: symbol(c"uv_poll_start")?,
+    poll_stop: symbol(c"uv_poll_stop")?,
   };
   let fits = (uv.handle_size)(UV_ASYNC) <= HANDLE_BYTES && (uv.handle_size)(UV_POLL) <= HANDLE_BYTES;
   fits.then_some(uv)
