@@ -223,7 +223,7 @@ impl NativeClient {
     let transport = Transport::new(options.clone())?;
     #[cfg(unix)]
     let local = match js_loop_wanted() {
-      true => unsafe { jsloop::Engine::new(env.raw(), on_complete_raw, options.clone()) }?,
+      true => unsafe { jsloop::Engine::new(env.raw(), on_complete_raw, &transport) },
       false => None,
     };
     #[cfg(not(unix))]

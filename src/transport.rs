@@ -76,6 +76,7 @@ pub enum ProxyMode {
 }
 
 /// A member's base URL without credentials, and the Authorization header to send it.
+#[derive(Clone)]
 pub struct Host {
   /// For messages and `errors[i].server`: the base URL without credentials.
   pub base: String,
@@ -114,8 +115,10 @@ impl Head {
   }
 }
 
+#[derive(Clone)]
 pub struct Transport {
   client: Client<Connector, Full<Bytes>>,
+  connector: Connector,
   /// None: `proxy: false`. Kept for redirects to hosts outside the list.
   proxies: Option<Arc<Matcher>>,
   timeout: Option<Duration>,
@@ -138,17 +141,6 @@ impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for FnExecu
 impl Transport {
   /// A transport whose calls and connections run on the shared tokio runtime.
   pub fn new(opts: TransportOptions) -> Result<Self, ConfigError> {
-    Self::build(opts, None)
-  }
-
-  /// A transport for the JS-thread engine: hyper's tasks go to `spawn`, and connected sockets
-  /// move onto the engine's libuv loop.
-  #[cfg(unix)]
-  pub fn on_js_thread(opts: TransportOptions, spawn: SpawnFn, sockets: LocalSockets) -> Result<Self, ConfigError> {
-    Self::build(opts, Some((spawn, sockets)))
-  }
-
-  fn build(opts: TransportOptions, local: Option<(SpawnFn, LocalSockets)>) -> Result<Self, ConfigError> {
     // The headers every request carries: node-etcd's `accept`, then the caller's `headers`
     // option, which replaces a default of the same name (as `request` did).
     let mut default_headers = HeaderMap::new();
@@ -183,26 +175,27 @@ impl Transport {
     // TCP_USER_TIMEOUT exists only on Linux-like systems (hyper-util offers it only there).
     #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
     http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-    let (executor, sockets) = match local {
-      Some((spawn, sockets)) => (Some(FnExecutor(spawn)), Some(sockets)),
-      None => (None, None),
-    };
-    let connector = Connector { http, tls: Arc::new(client_config(&opts.tls)?), proxies: proxies.clone(), connect_timeout: opts.timeout, sockets };
-    let mut builder = match executor {
-      Some(e) => Client::builder(e),
-      None => Client::builder(TokioExecutor::new()),
-    };
-    let client = builder.pool_timer(TokioTimer::new()).timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+    let connector = Connector { http, tls: Arc::new(client_config(&opts.tls)?), proxies: proxies.clone(), connect_timeout: opts.timeout, sockets: None };
+    let client = pooled(Client::builder(TokioExecutor::new()), connector.clone());
 
-    let mut transport = Self { client, proxies, timeout: opts.timeout, hosts: Vec::new(), default_headers };
+    let mut transport = Self { client, connector, proxies, timeout: opts.timeout, hosts: Vec::new(), default_headers };
     transport.hosts = transport.parse_hosts(&opts.hosts, opts.auth.as_ref())?;
     Ok(transport)
+  }
+
+  /// The same settings (TLS, proxies, headers, hosts) with a pool of its own for the JS-thread
+  /// engine: hyper's tasks go to `spawn`, and connected sockets move onto the engine's loop.
+  #[cfg(unix)]
+  pub fn on_js_thread(&self, spawn: SpawnFn, sockets: LocalSockets) -> Self {
+    let connector = Connector { sockets: Some(sockets), ..self.connector.clone() };
+    let client = pooled(Client::builder(FnExecutor(spawn)), connector.clone());
+    Self { client, connector, ..self.clone() }
   }
 
   /// The same client (connection pool, TLS, headers) for another host list.
   pub fn with_hosts(&self, hosts: &[String], auth: Option<&(String, String)>) -> Result<Self, ConfigError> {
     let hosts = self.parse_hosts(hosts, auth)?;
-    Ok(Self { client: self.client.clone(), proxies: self.proxies.clone(), timeout: self.timeout, hosts, default_headers: self.default_headers.clone() })
+    Ok(Self { hosts, ..self.clone() })
   }
 
   fn parse_hosts(&self, hosts: &[String], auth: Option<&(String, String)>) -> Result<Vec<Host>, ConfigError> {
@@ -464,6 +457,11 @@ pub async fn read_response(head: Head) -> Result<Response, TransportError> {
     Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
   };
   Ok(Response { status, headers, body })
+}
+
+/// hyper-util's pooling client with our pool settings.
+fn pooled(mut builder: hyper_util::client::legacy::Builder, connector: Connector) -> Client<Connector, Full<Bytes>> {
+  builder.pool_timer(TokioTimer::new()).timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
 }
 
 // ---- connections ------------------------------------------------------------------------------

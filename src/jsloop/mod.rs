@@ -35,7 +35,7 @@ use tokio::runtime::Handle;
 pub use socket::UvStream;
 
 use crate::calls::{lock, InFlight};
-use crate::transport::{SpawnFn, Transport, TransportOptions};
+use crate::transport::{SpawnFn, Transport};
 use crate::RawResult;
 
 type LocalTask = Pin<Box<dyn Future<Output = Option<(u32, RawResult)>>>>;
@@ -110,19 +110,19 @@ impl Engine {
   ///
   /// # Safety
   /// `env` and `on_complete` must be the current call's.
-  pub unsafe fn new(env: sys::napi_env, on_complete: sys::napi_value, options: TransportOptions) -> Result<Option<Self>, crate::error::ConfigError> {
-    let Some(uv) = uv::uv() else { return Ok(None) };
+  pub unsafe fn new(env: sys::napi_env, on_complete: sys::napi_value, base: &Transport) -> Option<Self> {
+    let uv = uv::uv()?;
     let mut lp: *mut sys::uv_loop_s = ptr::null_mut();
     if sys::napi_get_uv_event_loop(env, &mut lp) != sys::Status::napi_ok || lp.is_null() {
-      return Ok(None);
+      return None;
     }
     // napi-rs's current runtime (the one `init` supplied, or its replacement after an env restart
     // such as a second worker thread): a handle stored at module init would go stale.
-    let Ok(runtime) = catch_unwind(|| napi::bindgen_prelude::within_runtime_if_available(Handle::current)) else { return Ok(None) };
-    let Some(async_) = uv::alloc_handle() else { return Ok(None) };
+    let Ok(runtime) = catch_unwind(|| napi::bindgen_prelude::within_runtime_if_available(Handle::current)) else { return None };
+    let async_ = uv::alloc_handle()?;
     if (uv.async_init)(lp as *mut c_void, async_, on_async) != 0 {
       uv::free_handle(async_);
-      return Ok(None);
+      return None;
     }
     (uv.unref)(async_);
 
@@ -166,12 +166,8 @@ impl Engine {
     }
     let engine = Self { inner };
     let sockets = LocalSockets { uv_loop: lp as usize, engine: Rc::as_ptr(&engine.inner) as usize };
-    let transport = {
-      let _g = engine.inner.runtime.enter();
-      Transport::on_js_thread(options, spawn, sockets)?
-    };
-    *engine.inner.transport.borrow_mut() = Some(Arc::new(transport));
-    Ok(Some(engine))
+    *engine.inner.transport.borrow_mut() = Some(Arc::new(base.on_js_thread(spawn, sockets)));
+    Some(engine)
   }
 
   pub fn transport(&self) -> Option<Arc<Transport>> {
