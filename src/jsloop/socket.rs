@@ -75,14 +75,18 @@ impl UvStream {
 }
 
 impl State {
-  fn watch(&self, events: c_int) {
-    let want = self.interest.get() | events;
-    self.set_interest(want);
+  /// Adds `events` to what libuv watches; an error when libuv refuses (the waiting read or write
+  /// fails with it rather than waiting for an event that cannot come).
+  fn watch(&self, events: c_int) -> io::Result<()> {
+    match self.set_interest(self.interest.get() | events) {
+      0 => Ok(()),
+      rc => Err(io::Error::other(format!("uv_poll_start failed ({rc})"))),
+    }
   }
 
-  fn set_interest(&self, want: c_int) {
+  fn set_interest(&self, want: c_int) -> c_int {
     if want == self.interest.get() {
-      return;
+      return 0;
     }
     let rc = unsafe {
       if want == 0 {
@@ -93,11 +97,8 @@ impl State {
     };
     if rc == 0 {
       self.interest.set(want);
-    } else {
-      // Cannot watch: report readiness so the next read or write surfaces the socket's state.
-      self.readable.set(true);
-      self.writable.set(true);
     }
+    rc
   }
 }
 
@@ -132,6 +133,8 @@ extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) {
         interest &= !UV_WRITABLE;
       }
     }
+    // Only ever narrows what is watched (uv_poll_stop, or a start with fewer events): nothing to
+    // report if it fails, the woken side re-arms what it needs.
     state.set_interest(interest);
     // The wakes may end in this stream being dropped: nothing of `state` is touched after them.
     super::wake_and_drive(engine, wake);
@@ -159,8 +162,10 @@ impl AsyncRead for UvStream {
     loop {
       if !s.readable.get() {
         s.read_waker.set(Some(cx.waker().clone()));
-        s.watch(UV_READABLE);
-        return Poll::Pending;
+        return match s.watch(UV_READABLE) {
+          Ok(()) => Poll::Pending,
+          Err(e) => Poll::Ready(Err(e)),
+        };
       }
       // Straight into the caller's uninitialised room, as tokio's own streams do.
       let room = unsafe { buf.unfilled_mut() };
@@ -191,8 +196,10 @@ impl UvStream {
     loop {
       if !s.writable.get() {
         s.write_waker.set(Some(cx.waker().clone()));
-        s.watch(UV_WRITABLE);
-        return Poll::Pending;
+        return match s.watch(UV_WRITABLE) {
+          Ok(()) => Poll::Pending,
+          Err(e) => Poll::Ready(Err(e)),
+        };
       }
       match op(&s.stream) {
         Ok(n) => return Poll::Ready(Ok(n)),
