@@ -9,6 +9,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { listen, closeServer, stallServer, runProcess, sleep } from './helpers/common.mjs'
 
@@ -172,4 +173,90 @@ test('clients dropped without close() are collected, calls in flight or not, and
   } finally {
     await stall.close()
   }
+})
+
+// ---- findings of the engine's review, each shown failing before its fix -------------------------------------
+
+/** An HTTP/1.1 server in its own process (so it acts while this thread is busy): answers each request and
+ * closes a connection `closeIdleMs` after its last answer. Resolves with { url, stop }. */
+async function serverProcess({ closeIdleMs }) {
+  const source = `
+    const http = require('node:http')
+    const srv = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json')
+        res.setHeader('x-etcd-index', '1')
+        res.end('{"action":"set","node":{"key":"/k","value":"v","modifiedIndex":1,"createdIndex":1}}')
+        clearTimeout(req.socket.idleTimer)
+        req.socket.idleTimer = setTimeout(() => req.socket.destroy(), ${closeIdleMs})
+      })
+    })
+    srv.listen(0, '127.0.0.1', () => console.log(srv.address().port))
+    setTimeout(() => process.exit(0), 60000).unref()`
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())))
+    child.once('exit', (code) => reject(new Error(`server process exited (${code})`)))
+  })
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() }
+}
+
+const busy = (ms) => {
+  const until = Date.now() + ms
+  while (Date.now() < until);
+}
+
+test('a pooled connection the server closed while JS was busy is not handed the next write', { timeout: 20_000 }, async () => {
+  const server = await serverProcess({ closeIdleMs: 30 })
+  const etcd = new Etcd([server.url])
+  try {
+    for (let i = 0; i < 5; i++) {
+      await etcd.set('engine/k', 'v')
+      busy(100) // the server closes the idle connection meanwhile
+      await etcd.set('engine/k', 'v') // before the fix: ETCD_OUTCOME_UNKNOWN (written to the closed connection)
+    }
+  } finally {
+    etcd.close()
+    server.stop()
+  }
+})
+
+test('binding: close() from inside a result callback still completes the other calls as cancelled', { timeout: 20_000 }, async () => {
+  const { binding } = require('../lib/native.js')
+  const stall = await stallServer()
+  const hosts = [stall.url, server.endpoints[0]]
+  const done = []
+  let client
+  await new Promise((resolve) => {
+    client = new binding.NativeClient({ hosts }, (id, status, headers, body, extra) => {
+      done.push({ id, cancelled: Boolean(extra && extra.cancelled) })
+      if (id === 100) client.close()
+      if (done.length === 4) resolve()
+    })
+    for (const id of [1, 2, 3]) client.submit(id, 'GET', '/v2/keys/engine/never', null, 0, [0], false)
+    client.submit(100, 'GET', '/v2/keys/engine/none', null, 0, [1], false)
+  })
+  await stall.close()
+  assert.deepEqual(done.map((d) => d.id).sort((a, b) => a - b), [1, 2, 3, 100])
+  assert.ok(done.filter((d) => d.id !== 100).every((d) => d.cancelled), JSON.stringify(done))
+})
+
+test('binding: callbacks that keep submitting calls which end at once still let timers run', { timeout: 20_000 }, async () => {
+  const { binding } = require('../lib/native.js')
+  const N = 20_000
+  let n = 0
+  let timerRanAt = -1
+  const keepAlive = setInterval(() => {}, 1000) // the binding alone holds no handle (the facade's alive timer does)
+  await new Promise((resolve) => {
+    const client = new binding.NativeClient({ hosts: ['http://127.0.0.1:1'] }, () => {
+      // an empty host order fails without any I/O
+      if (++n < N) client.submit(n, 'GET', '/v2/keys/a', null, 0, [], false)
+      else resolve()
+    })
+    setTimeout(() => (timerRanAt = n), 0)
+    client.submit(0, 'GET', '/v2/keys/a', null, 0, [], false)
+  })
+  clearInterval(keepAlive)
+  assert.ok(timerRanAt >= 0 && timerRanAt < N, `a 0 ms timer ran after ${timerRanAt} of ${N} callbacks`)
 })

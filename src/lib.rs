@@ -153,10 +153,15 @@ struct Completion {
 
 /// The result JS receives when a request task unwinds before it finishes.
 pub(crate) fn unwound_result() -> RawResult {
+  internal_failure("the request task ended unexpectedly")
+}
+
+/// A call that failed inside the client itself (`ERR_INTERNAL`).
+pub(crate) fn internal_failure(message: &str) -> RawResult {
   let failure = RawAttemptError {
     server: String::new(),
     code: Some("ERR_INTERNAL".to_string()),
-    message: Some("the request task ended unexpectedly".to_string()),
+    message: Some(message.to_string()),
     syscall: None,
     status: None,
     headers: None,

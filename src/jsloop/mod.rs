@@ -25,6 +25,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -46,12 +47,33 @@ type SendTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct LocalSockets {
   uv_loop: usize,
   engine: usize,
+  /// The engine's JS thread (`thread_marker()` there).
+  thread: usize,
 }
 
+impl LocalSockets {
+  fn on_own_thread(&self) -> bool {
+    thread_marker() == self.thread
+  }
+}
+
+/// Libuv's readiness counts as current for this long after the loop last polled; past it, sockets
+/// waiting to read are asked directly before more work is polled (`socket::refresh`).
+const FRESH_FOR: Duration = Duration::from_millis(1);
+/// Results delivered in one go before the loop gets a turn (callbacks that keep submitting calls
+/// which finish without I/O would otherwise starve it).
+const MAX_BATCH: usize = 1024;
+
 thread_local! {
+  /// Its address tells threads apart.
+  static THREAD_MARKER: u8 = const { 0 };
   /// The waker whose tasks this thread is polling (or about to poll) right now: its wakes need no
   /// syscall, the loop that follows picks them up.
   static POLLING: Cell<*const FlagWaker> = const { Cell::new(ptr::null()) };
+}
+
+fn thread_marker() -> usize {
+  THREAD_MARKER.with(|m| m as *const u8 as usize)
 }
 
 /// The waker of our task set: records "something is ready" and, unless this thread is about to
@@ -86,6 +108,10 @@ pub(crate) struct Inner {
   flag: Arc<FlagWaker>,
   waker: Waker,
   ready: RefCell<Vec<(u32, RawResult)>>,
+  /// The sockets of this engine's connections (they register and unregister themselves).
+  sockets: RefCell<Vec<*const socket::State>>,
+  /// When libuv last polled, at the latest (its prepare phase, or our own refresh); None: not yet.
+  fresh_at: Cell<Option<Instant>>,
   driving: Cell<bool>,
   closed: Cell<bool>,
   torn_down: Cell<bool>,
@@ -94,6 +120,8 @@ pub(crate) struct Inner {
   on_complete: sys::napi_ref,
   async_ctx: sys::napi_async_context,
   async_: *mut c_void,
+  /// A uv_prepare_t: runs right before each poll, so it dates libuv's readiness news.
+  prepare: *mut c_void,
 }
 
 /// Owned by the NativeClient (JS thread only).
@@ -125,6 +153,16 @@ impl Engine {
       return None;
     }
     (uv.unref)(async_);
+    let Some(prepare) = uv::alloc_handle() else {
+      (uv.close)(async_, free_closed);
+      return None;
+    };
+    if (uv.prepare_init)(lp as *mut c_void, prepare) != 0 {
+      uv::free_handle(prepare);
+      (uv.close)(async_, free_closed);
+      return None;
+    }
+    (uv.unref)(prepare);
 
     let spawned: Arc<Mutex<Vec<SendTask>>> = Arc::default();
     let inbox = Arc::clone(&spawned);
@@ -148,6 +186,8 @@ impl Engine {
       flag,
       waker,
       ready: RefCell::default(),
+      sockets: RefCell::default(),
+      fresh_at: Cell::new(None),
       driving: Cell::new(false),
       closed: Cell::new(false),
       torn_down: Cell::new(false),
@@ -156,16 +196,20 @@ impl Engine {
       on_complete: on_complete_ref,
       async_ctx,
       async_,
+      prepare,
     });
     // The async handle's data holds one strong count of Inner until its close callback, so
     // sockets and wakes never outlive what they point at.
     uv::set_data(async_, Rc::into_raw(Rc::clone(&inner)) as *const c_void);
+    // No count: both handles close together, and Inner outlives the async one.
+    uv::set_data(prepare, Rc::as_ptr(&inner) as *const c_void);
+    (uv.prepare_start)(prepare, on_prepare);
     // At env teardown (process exit, worker end) no wake may touch the loop any more.
     if sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), Rc::as_ptr(&inner) as *mut c_void) == sys::Status::napi_ok {
       inner.hook_registered.set(true);
     }
     let engine = Self { inner };
-    let sockets = LocalSockets { uv_loop: lp as usize, engine: Rc::as_ptr(&engine.inner) as usize };
+    let sockets = LocalSockets { uv_loop: lp as usize, engine: Rc::as_ptr(&engine.inner) as usize, thread: thread_marker() };
     *engine.inner.transport.borrow_mut() = Some(Arc::new(base.on_js_thread(spawn, sockets)));
     Some(engine)
   }
@@ -198,8 +242,14 @@ impl Engine {
       return;
     }
     in_flight.cancel_all();
-    drive(inner, false);
     inner.transport.borrow_mut().take();
+    if inner.driving.get() {
+      // From a result callback: the loop delivering it polls the cancelled calls next (they
+      // complete as cancelled), and `run` drops the rest when it returns.
+      inner.flag.woken.store(true, Ordering::Release);
+      return;
+    }
+    drive(inner, false);
     drop_tasks(inner);
     if !inner.torn_down.get() {
       unsafe { (inner.uv.async_send)(inner.async_) };
@@ -212,8 +262,10 @@ impl Drop for Engine {
     let inner = &self.inner;
     inner.closed.set(true);
     if !inner.driving.get() {
-      // Garbage collected without close(): nothing can be delivered any more.
+      // Garbage collected without close(): nothing can be delivered any more, and the sockets
+      // close now rather than with the async handle (a loop that is ending may not get there).
       inner.ready.borrow_mut().clear();
+      drop_tasks(inner);
       teardown(inner, true);
     }
   }
@@ -241,9 +293,19 @@ fn teardown(inner: &Inner, env_alive: bool) {
         sys::napi_delete_reference(inner.env, inner.on_complete);
         sys::napi_async_destroy(inner.env, inner.async_ctx);
       }
+      (inner.uv.close)(inner.prepare, free_closed);
       (inner.uv.close)(inner.async_, on_closed);
     }
   }
+}
+
+extern "C" fn free_closed(h: *mut c_void) {
+  unsafe { uv::free_handle(h) };
+}
+
+extern "C" fn on_prepare(h: *mut c_void) {
+  let inner = unsafe { &*(uv::data(h) as *const Inner) };
+  inner.fresh_at.set(Some(Instant::now()));
 }
 
 unsafe extern "C" fn on_env_cleanup(arg: *mut c_void) {
@@ -282,6 +344,7 @@ fn run(inner: &Inner) {
   }
   drive(inner, true);
   if inner.closed.get() && !inner.driving.get() {
+    drop_tasks(inner);
     teardown(inner, true);
   }
 }
@@ -305,21 +368,28 @@ fn drive(inner: &Inner, may_call_js: bool) {
   if inner.driving.replace(true) {
     return;
   }
+  let mut delivered = 0;
+  let mut more = false;
   loop {
     poll_tasks(inner);
     if may_call_js && !inner.ready.borrow().is_empty() {
       let batch = std::mem::take(&mut *inner.ready.borrow_mut());
+      delivered += batch.len();
       for (id, result) in batch {
         unsafe { call_js(inner, id, result) };
       }
       if inner.flag.woken.load(Ordering::Acquire) || !inner.incoming.borrow().is_empty() {
-        continue;
+        if delivered < MAX_BATCH {
+          continue;
+        }
+        // Give the loop a turn; the async handle brings us back.
+        more = true;
       }
     }
     break;
   }
   inner.driving.set(false);
-  if !may_call_js && !inner.ready.borrow().is_empty() && !inner.torn_down.get() {
+  if (more || (!may_call_js && !inner.ready.borrow().is_empty())) && !inner.torn_down.get() {
     unsafe { (inner.uv.async_send)(inner.async_) };
   }
 }
@@ -331,6 +401,12 @@ fn poll_tasks(inner: &Inner) {
   let mut cx = Context::from_waker(&inner.waker);
   loop {
     inner.flag.woken.store(false, Ordering::Release);
+    if inner.fresh_at.get().is_none_or(|t| t.elapsed() > FRESH_FOR) {
+      // JS ran for a while since libuv last polled: readers woken here are polled before the
+      // new calls, so a connection the server closed meanwhile leaves the pool first.
+      socket::refresh(&inner.sockets.borrow());
+      inner.fresh_at.set(Some(Instant::now()));
+    }
     tasks.extend(inner.incoming.borrow_mut().drain(..));
     let spawned = std::mem::take(&mut *lock(&inner.spawned));
     for f in spawned {
@@ -355,30 +431,46 @@ unsafe fn call_js(inner: &Inner, id: u32, result: RawResult) {
   let env = inner.env;
   let mut scope = ptr::null_mut();
   sys::napi_open_handle_scope(env, &mut scope);
+  let args = match js_args(env, id, result) {
+    Some(args) => Some(args),
+    None => {
+      // A value JS cannot hold (a body past V8's string limit): the call fails instead.
+      let mut exc = ptr::null_mut();
+      sys::napi_get_and_clear_last_exception(env, &mut exc);
+      js_args(env, id, crate::internal_failure("the response is too large to hand to JavaScript"))
+    }
+  };
+  if let Some(args) = args {
+    let mut func = ptr::null_mut();
+    sys::napi_get_reference_value(env, inner.on_complete, &mut func);
+    let mut recv = ptr::null_mut();
+    sys::napi_get_global(env, &mut recv);
+    let mut ret = ptr::null_mut();
+    let status = sys::napi_make_callback(env, inner.async_ctx, recv, func, 5, args.as_ptr(), &mut ret);
+    if status != sys::Status::napi_ok {
+      // A throwing callback: the same as an uncaught exception from the threadsafe function.
+      let mut exc = ptr::null_mut();
+      if sys::napi_get_and_clear_last_exception(env, &mut exc) == sys::Status::napi_ok && !exc.is_null() {
+        sys::napi_fatal_exception(env, exc);
+      }
+    }
+  }
+  sys::napi_close_handle_scope(env, scope);
+}
+
+/// The callback's arguments, or None when a value could not be created.
+unsafe fn js_args(env: sys::napi_env, id: u32, result: RawResult) -> Option<[sys::napi_value; 5]> {
   let mut args = [ptr::null_mut(); 5];
   sys::napi_create_uint32(env, id, &mut args[0]);
   sys::napi_create_uint32(env, result.status, &mut args[1]);
   if crate::is_plain(&result) {
-    args[2] = String::to_napi_value(env, result.headers).unwrap_or(ptr::null_mut());
-    args[3] = String::to_napi_value(env, result.body).unwrap_or(ptr::null_mut());
+    args[2] = String::to_napi_value(env, result.headers).ok()?;
+    args[3] = String::to_napi_value(env, result.body).ok()?;
     sys::napi_get_null(env, &mut args[4]);
   } else {
-    args[2] = String::to_napi_value(env, String::new()).unwrap_or(ptr::null_mut());
+    args[2] = String::to_napi_value(env, String::new()).ok()?;
     args[3] = args[2];
-    args[4] = RawResult::to_napi_value(env, result).unwrap_or(ptr::null_mut());
+    args[4] = RawResult::to_napi_value(env, result).ok()?;
   }
-  let mut func = ptr::null_mut();
-  sys::napi_get_reference_value(env, inner.on_complete, &mut func);
-  let mut recv = ptr::null_mut();
-  sys::napi_get_global(env, &mut recv);
-  let mut ret = ptr::null_mut();
-  let status = sys::napi_make_callback(env, inner.async_ctx, recv, func, 5, args.as_ptr(), &mut ret);
-  if status != sys::Status::napi_ok {
-    // A throwing callback: the same as an uncaught exception from the threadsafe function.
-    let mut exc = ptr::null_mut();
-    if sys::napi_get_and_clear_last_exception(env, &mut exc) == sys::Status::napi_ok && !exc.is_null() {
-      sys::napi_fatal_exception(env, exc);
-    }
-  }
-  sys::napi_close_handle_scope(env, scope);
+  args.iter().all(|a| !a.is_null()).then_some(args)
 }

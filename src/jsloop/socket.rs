@@ -27,7 +27,7 @@ pub struct UvStream {
 unsafe impl Send for UvStream {}
 unsafe impl Sync for UvStream {}
 
-struct State {
+pub(super) struct State {
   uv: &'static Uv,
   handle: *mut c_void,
   stream: std::net::TcpStream,
@@ -46,6 +46,10 @@ struct State {
 impl UvStream {
   /// Moves a connected tokio stream onto the JS thread's loop.
   pub fn adopt(tcp: tokio::net::TcpStream, sockets: &LocalSockets) -> io::Result<Self> {
+    if !sockets.on_own_thread() {
+      // libuv is not thread-safe: the engine's futures are only ever polled on its JS thread.
+      return Err(io::Error::other("a JS-thread socket was opened on another thread"));
+    }
     let uv = uv::uv().ok_or_else(|| io::Error::other("libuv is not available"))?;
     let stream = tcp.into_std()?;
     let handle = uv::alloc_handle().ok_or_else(|| io::Error::other("out of memory"))?;
@@ -69,6 +73,7 @@ impl UvStream {
       uv::set_data(handle, &*state as *const State as *const c_void);
       // Pooled idle connections must not keep the process alive.
       (uv.unref)(handle);
+      (*state.engine).sockets.borrow_mut().push(&*state as *const State);
     }
     Ok(Self { state })
   }
@@ -145,11 +150,48 @@ impl Drop for UvStream {
   fn drop(&mut self) {
     let s = &*self.state;
     unsafe {
+      // The engine outlives its sockets (they live in its tasks).
+      let mut sockets = (*s.engine).sockets.borrow_mut();
+      if let Some(i) = sockets.iter().position(|&p| std::ptr::eq(p, s)) {
+        sockets.swap_remove(i);
+      }
       uv::set_data(s.handle, std::ptr::null());
       // Closing stops the poll; the socket itself may be closed right after (libuv's rule).
       (s.uv.close)(s.handle, on_closed);
     }
   }
+}
+
+/// Asks the kernel directly whether sockets waiting to read have something (data, EOF, an error)
+/// and wakes their readers. For when libuv's last poll may be old: JS ran for a while since (a
+/// pooled connection the server closed meanwhile must not be handed a request, and an answer
+/// already in the socket must win over its own timeout). Wakes go through `wake`, so the caller
+/// decides how they are delivered.
+pub(super) fn refresh(sockets: &[*const State]) {
+  let waiting: Vec<&State> = sockets.iter().map(|&p| unsafe { &*p }).filter(|s| !s.readable.get() && has_waker(&s.read_waker)).collect();
+  if waiting.is_empty() {
+    return;
+  }
+  let mut fds: Vec<libc::pollfd> = waiting.iter().map(|s| libc::pollfd { fd: s.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+  let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+  if n <= 0 {
+    return;
+  }
+  for (s, fd) in waiting.iter().zip(&fds) {
+    if fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+      s.readable.set(true);
+      if let Some(w) = s.read_waker.take() {
+        w.wake();
+      }
+    }
+  }
+}
+
+fn has_waker(cell: &Cell<Option<Waker>>) -> bool {
+  let w = cell.take();
+  let present = w.is_some();
+  cell.set(w);
+  present
 }
 
 extern "C" fn on_closed(handle: *mut c_void) {

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 pub const UV_ASYNC: c_int = 1;
 pub const UV_POLL: c_int = 8;
+pub const UV_PREPARE: c_int = 9;
 pub const UV_READABLE: c_int = 1;
 pub const UV_WRITABLE: c_int = 2;
 pub const UV_DISCONNECT: c_int = 4;
@@ -17,6 +18,7 @@ pub const HANDLE_BYTES: usize = 256;
 pub type CloseCb = extern "C" fn(*mut c_void);
 pub type AsyncCb = extern "C" fn(*mut c_void);
 pub type PollCb = extern "C" fn(*mut c_void, c_int, c_int);
+pub type PrepareCb = extern "C" fn(*mut c_void);
 
 pub struct Uv {
   pub handle_size: unsafe extern "C" fn(c_int) -> usize,
@@ -27,6 +29,8 @@ pub struct Uv {
   pub poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
   pub poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
   pub poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+  pub prepare_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
+  pub prepare_start: unsafe extern "C" fn(*mut c_void, PrepareCb) -> c_int,
 }
 
 /// The process's libuv, or None when any function is missing or a handle needs more room than
@@ -55,8 +59,10 @@ unsafe fn lookup() -> Option<Uv> {
     poll_init: symbol(c"uv_poll_init")?,
     poll_start: symbol(c"uv_poll_start")?,
     poll_stop: symbol(c"uv_poll_stop")?,
+    prepare_init: symbol(c"uv_prepare_init")?,
+    prepare_start: symbol(c"uv_prepare_start")?,
   };
-  let fits = (uv.handle_size)(UV_ASYNC) <= HANDLE_BYTES && (uv.handle_size)(UV_POLL) <= HANDLE_BYTES;
+  let fits = [UV_ASYNC, UV_POLL, UV_PREPARE].iter().all(|&t| (uv.handle_size)(t) <= HANDLE_BYTES);
   fits.then_some(uv)
 }
 
