@@ -118,6 +118,8 @@ impl Head {
 #[derive(Clone)]
 pub struct Transport {
   client: Client<Connector, Full<Bytes>>,
+  /// For the JS-thread engine's pool (Unix only).
+  #[cfg_attr(not(unix), allow(dead_code))]
   connector: Connector,
   /// None: `proxy: false`. Kept for redirects to hosts outside the list.
   proxies: Option<Arc<Matcher>>,
@@ -127,11 +129,14 @@ pub struct Transport {
 }
 
 /// Where a JS-thread transport's hyper tasks go (the engine's own task set).
+#[cfg(unix)]
 pub type SpawnFn = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
 
+#[cfg(unix)]
 #[derive(Clone)]
 struct FnExecutor(SpawnFn);
 
+#[cfg(unix)]
 impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for FnExecutor {
   fn execute(&self, fut: F) {
     (self.0)(Box::pin(fut))
