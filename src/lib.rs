@@ -278,22 +278,24 @@ impl NativeClient {
     retry_writes: Option<bool>,
   ) -> Result<()> {
     let method = parse_method(&method)?;
+    // The call itself, whichever engine runs it.
+    let execute = |transport: Arc<Transport>, cancel: CancellationToken| async move {
+      let order = host_order(&transport, order);
+      let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
+      cluster::execute(&transport, &call, &cancel).await
+    };
     #[cfg(unix)]
     if let Some(engine) = &self.local {
-      let transport = engine.transport().ok_or_else(closed_error)?;
-      let cancel = self.in_flight.register(id);
+      let call = execute(engine.transport().ok_or_else(closed_error)?, self.in_flight.register(id));
       let in_flight = self.in_flight.clone();
       engine.submit(id, async move {
-        let order = host_order(&transport, order);
-        let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
-        let outcome = cluster::execute(&transport, &call, &cancel).await;
+        let outcome = call.await;
         in_flight.finish(id);
         to_raw(outcome, false)
       });
       return Ok(());
     }
-    let transport = self.transport()?;
-    let cancel = self.in_flight.register(id);
+    let call = execute(self.transport()?, self.in_flight.register(id));
     let sink = Arc::clone(&self.completions);
     let guard = DeliverOnce::new(
       id,
@@ -304,10 +306,7 @@ impl NativeClient {
       unwound_result,
     );
     napi::bindgen_prelude::spawn(async move {
-      let order = host_order(&transport, order);
-      let call = Call { method, path: &path, body: body.map(|b| Body::new(b, json.unwrap_or(false))), order: &order, max_retries, fast_retry, retry_writes: retry_writes.unwrap_or(false) };
-      let outcome = cluster::execute(&transport, &call, &cancel).await;
-      guard.deliver(to_raw(outcome, false));
+      guard.deliver(to_raw(call.await, false));
     });
     Ok(())
   }

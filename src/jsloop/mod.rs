@@ -154,12 +154,12 @@ impl Engine {
     }
     (uv.unref)(async_);
     let Some(prepare) = uv::alloc_handle() else {
-      (uv.close)(async_, free_closed);
+      (uv.close)(async_, uv::free_on_close);
       return None;
     };
     if (uv.prepare_init)(lp as *mut c_void, prepare) != 0 {
       uv::free_handle(prepare);
-      (uv.close)(async_, free_closed);
+      (uv.close)(async_, uv::free_on_close);
       return None;
     }
     (uv.unref)(prepare);
@@ -262,11 +262,9 @@ impl Drop for Engine {
     let inner = &self.inner;
     inner.closed.set(true);
     if !inner.driving.get() {
-      // Garbage collected without close(): nothing can be delivered any more, and the sockets
-      // close now rather than with the async handle (a loop that is ending may not get there).
-      inner.ready.borrow_mut().clear();
-      drop_tasks(inner);
-      teardown(inner, true);
+      // Garbage collected without close(): the sockets close now rather than with the async
+      // handle (a loop that is ending may not get there).
+      shut_down(inner, true);
     }
   }
 }
@@ -278,6 +276,14 @@ fn drop_tasks(inner: &Inner) {
   inner.incoming.borrow_mut().clear();
   let spawned = std::mem::take(&mut *lock(&inner.spawned));
   drop(spawned);
+}
+
+/// Nothing can be delivered any more: results, calls and connections go, then the handles.
+fn shut_down(inner: &Inner, env_alive: bool) {
+  inner.ready.borrow_mut().clear();
+  inner.transport.borrow_mut().take();
+  drop_tasks(inner);
+  teardown(inner, env_alive);
 }
 
 /// Closes the async handle. `env_alive`: not called from the env's cleanup hook, so the JS
@@ -293,14 +299,10 @@ fn teardown(inner: &Inner, env_alive: bool) {
         sys::napi_delete_reference(inner.env, inner.on_complete);
         sys::napi_async_destroy(inner.env, inner.async_ctx);
       }
-      (inner.uv.close)(inner.prepare, free_closed);
+      (inner.uv.close)(inner.prepare, uv::free_on_close);
       (inner.uv.close)(inner.async_, on_closed);
     }
   }
-}
-
-extern "C" fn free_closed(h: *mut c_void) {
-  unsafe { uv::free_handle(h) };
 }
 
 extern "C" fn on_prepare(h: *mut c_void) {
@@ -313,10 +315,7 @@ unsafe extern "C" fn on_env_cleanup(arg: *mut c_void) {
     let inner = &*(arg as *const Inner);
     inner.hook_registered.set(false);
     inner.closed.set(true);
-    inner.ready.borrow_mut().clear();
-    inner.transport.borrow_mut().take();
-    drop_tasks(inner);
-    teardown(inner, false);
+    shut_down(inner, false);
   });
 }
 
@@ -354,11 +353,7 @@ fn wake_and_drive(engine: *const Inner, wakers: [Option<Waker>; 2]) {
   // SAFETY: sockets live in the engine's tasks, which the engine (kept by its async handle)
   // outlives.
   let inner = unsafe { &*engine };
-  let previous = POLLING.with(|p| p.replace(Arc::as_ptr(&inner.flag)));
-  for w in wakers.into_iter().flatten() {
-    w.wake();
-  }
-  POLLING.with(|p| p.set(previous));
+  as_poller(inner, || wakers.into_iter().flatten().for_each(Waker::wake));
   run(inner);
 }
 
@@ -394,9 +389,20 @@ fn drive(inner: &Inner, may_call_js: bool) {
   }
 }
 
+/// Runs `f` as this engine's poller: wakes of its tasks inside `f` only set the flag.
+fn as_poller<R>(inner: &Inner, f: impl FnOnce() -> R) -> R {
+  let previous = POLLING.with(|p| p.replace(Arc::as_ptr(&inner.flag)));
+  let r = f();
+  POLLING.with(|p| p.set(previous));
+  r
+}
+
 fn poll_tasks(inner: &Inner) {
   let _g = inner.runtime.enter();
-  let previous = POLLING.with(|p| p.replace(Arc::as_ptr(&inner.flag)));
+  as_poller(inner, || poll_ready_tasks(inner));
+}
+
+fn poll_ready_tasks(inner: &Inner) {
   let mut tasks = inner.tasks.borrow_mut();
   let mut cx = Context::from_waker(&inner.waker);
   loop {
@@ -423,7 +429,6 @@ fn poll_tasks(inner: &Inner) {
       break;
     }
   }
-  POLLING.with(|p| p.set(previous));
 }
 
 /// Same arguments as the threadsafe function's: `(id, status, headers, body, extra|null)`.

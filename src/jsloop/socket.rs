@@ -157,16 +157,14 @@ impl Drop for UvStream {
       }
       uv::set_data(s.handle, std::ptr::null());
       // Closing stops the poll; the socket itself may be closed right after (libuv's rule).
-      (s.uv.close)(s.handle, on_closed);
+      (s.uv.close)(s.handle, uv::free_on_close);
     }
   }
 }
 
 /// Asks the kernel directly whether sockets waiting to read have something (data, EOF, an error)
-/// and wakes their readers. For when libuv's last poll may be old: JS ran for a while since (a
-/// pooled connection the server closed meanwhile must not be handed a request, and an answer
-/// already in the socket must win over its own timeout). Wakes go through `wake`, so the caller
-/// decides how they are delivered.
+/// and wakes their readers. For when libuv's last poll may be old because JS ran for a while since:
+/// a pooled connection the server closed meanwhile must not be handed a request.
 pub(super) fn refresh(sockets: &[*const State]) {
   let waiting: Vec<&State> = sockets.iter().map(|&p| unsafe { &*p }).filter(|s| !s.readable.get() && has_waker(&s.read_waker)).collect();
   if waiting.is_empty() {
@@ -192,10 +190,6 @@ fn has_waker(cell: &Cell<Option<Waker>>) -> bool {
   let present = w.is_some();
   cell.set(w);
   present
-}
-
-extern "C" fn on_closed(handle: *mut c_void) {
-  unsafe { uv::free_handle(handle) };
 }
 
 impl AsyncRead for UvStream {

@@ -15,22 +15,21 @@ pub const UV_DISCONNECT: c_int = 4;
 /// Room reserved for one handle; `handle_fits` checks the running libuv's sizes against it.
 pub const HANDLE_BYTES: usize = 256;
 
-pub type CloseCb = extern "C" fn(*mut c_void);
-pub type AsyncCb = extern "C" fn(*mut c_void);
+/// The close, async and prepare callbacks: they get the handle.
+pub type HandleCb = extern "C" fn(*mut c_void);
 pub type PollCb = extern "C" fn(*mut c_void, c_int, c_int);
-pub type PrepareCb = extern "C" fn(*mut c_void);
 
 pub struct Uv {
   pub handle_size: unsafe extern "C" fn(c_int) -> usize,
-  pub async_init: unsafe extern "C" fn(*mut c_void, *mut c_void, AsyncCb) -> c_int,
+  pub async_init: unsafe extern "C" fn(*mut c_void, *mut c_void, HandleCb) -> c_int,
   pub async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
-  pub close: unsafe extern "C" fn(*mut c_void, CloseCb),
+  pub close: unsafe extern "C" fn(*mut c_void, HandleCb),
   pub unref: unsafe extern "C" fn(*mut c_void),
   pub poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
   pub poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
   pub poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
   pub prepare_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
-  pub prepare_start: unsafe extern "C" fn(*mut c_void, PrepareCb) -> c_int,
+  pub prepare_start: unsafe extern "C" fn(*mut c_void, HandleCb) -> c_int,
 }
 
 /// The process's libuv, or None when any function is missing or a handle needs more room than
@@ -83,6 +82,11 @@ struct HandleRoom([u8; HANDLE_BYTES]);
 
 fn layout() -> std::alloc::Layout {
   std::alloc::Layout::new::<HandleRoom>()
+}
+
+/// The close callback of handles that own nothing but their room.
+pub extern "C" fn free_on_close(h: *mut c_void) {
+  unsafe { free_handle(h) };
 }
 
 /// Every uv handle starts with `void *data`: our pointer back to the owner.
