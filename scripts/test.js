@@ -15,6 +15,9 @@ const run = (cmd, args, opts = {}) => {
 
 let failed = 0
 
+/** The named suites' files (`__test__/<name>.test.mjs`) that exist. */
+const suites = (names) => names.map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
+
 if (process.env.SKIP_CARGO_TEST !== '1') {
   console.log('# cargo test')
   failed |= run('cargo', ['test', '--quiet'])
@@ -38,15 +41,13 @@ failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...files])
 // (v3-builders and v3-protobuf never start etcd, so a second pass would test nothing new.)
 // v2 async calls run on the JS thread's loop where libuv is reachable; elsewhere (Windows, runtimes without
 // libuv) on the shared tokio runtime. The suites that make async calls run once more on that fallback.
-const FALLBACK = ['api', 'auth', 'close', 'cluster', 'differential', 'engine', 'exit', 'extras', 'faults', 'keys', 'security', 'tls', 'token', 'wire']
-  .map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
+const FALLBACK = suites(['api', 'auth', 'close', 'cluster', 'differential', 'engine', 'exit', 'extras', 'faults', 'keys', 'security', 'tls', 'token', 'wire'])
 if (process.argv.slice(2).length === 0 && process.platform !== 'win32') {
   console.log(`# node --test on the shared-runtime engine, ETCD_NAPI_V2_ENGINE=tokio (${FALLBACK.length} files)`)
   failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...FALLBACK], { env: { ...process.env, ETCD_NAPI_V2_ENGINE: 'tokio' } })
 }
 
-const COMPAT_34 = ['keys', 'differential', 'watcher', 'auth', 'tls', 'sync', 'v3', 'v3-cluster', 'v3-auth', 'v3-differential']
-  .map((n) => path.join('__test__', `${n}.test.mjs`)).filter((f) => fs.existsSync(path.join(root, f)))
+const COMPAT_34 = suites(['keys', 'differential', 'watcher', 'auth', 'tls', 'sync', 'v3', 'v3-cluster', 'v3-auth', 'v3-differential'])
 if (process.argv.slice(2).length === 0 && process.env.SKIP_ETCD34 !== '1') {
   const e34 = spawnSync(process.execPath, [path.join(root, 'scripts', 'etcd34.js')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   if (e34.status === 0) {
