@@ -287,12 +287,7 @@ impl NativeClient {
     #[cfg(unix)]
     if let Some(engine) = &self.local {
       let call = execute(engine.transport().ok_or_else(closed_error)?, self.in_flight.register(id));
-      let in_flight = self.in_flight.clone();
-      engine.submit(id, async move {
-        let outcome = call.await;
-        in_flight.finish(id);
-        to_raw(outcome, false)
-      });
+      engine.submit(id, self.in_flight.clone(), async move { to_raw(call.await, false) });
       return Ok(());
     }
     let call = execute(self.transport()?, self.in_flight.register(id));

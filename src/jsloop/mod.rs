@@ -223,9 +223,13 @@ impl Engine {
   }
 
   /// Queues a call future and polls it right away, so the request goes out from this thread
-  /// (results are never delivered synchronously).
-  pub fn submit(&self, id: u32, fut: impl Future<Output = RawResult> + 'static) {
-    let task: LocalTask = Box::pin(AssertUnwindSafe(fut).catch_unwind().map(move |r| Some((id, r.unwrap_or_else(|_| crate::unwound_result())))));
+  /// (results are never delivered synchronously). When it ends, even by unwinding, call `id`
+  /// leaves `in_flight`.
+  pub fn submit(&self, id: u32, in_flight: InFlight, fut: impl Future<Output = RawResult> + 'static) {
+    let task: LocalTask = Box::pin(AssertUnwindSafe(fut).catch_unwind().map(move |r| {
+      in_flight.finish(id);
+      Some((id, r.unwrap_or_else(|_| crate::unwound_result())))
+    }));
     self.inner.incoming.borrow_mut().push(task);
     drive(&self.inner, false);
   }
